@@ -1,0 +1,1 @@
+"""Code shared by every Pivotr Mailer function (domain, data access, HTTP helpers)."""

@@ -1,0 +1,229 @@
+"""Per-stage configuration: frozen, typed, with built-in defaults.
+
+``load(environ)`` is pure: it takes the environment as a mapping, so only the
+entry point (``main.py``) touches ``os.environ``. Secret values (API keys,
+signing keys, AWS credentials) are never read here; functions fetch them from
+Secrets Manager at run time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+Stage = Literal["dev", "staging", "prod"]
+STAGES: tuple[Stage, ...] = ("dev", "staging", "prod")
+AuthMode = Literal["cognito", "none"]
+
+PROJECT = "pivotr-mailer"
+DEFAULT_REGION = "ap-south-1"
+DEFAULT_STATE_BUCKET = "pivotr-mailer-terraform-state"
+# CloudWatch Logs accepts only these retention periods (days).
+VALID_LOG_RETENTION_DAYS = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+)
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or invalid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class SesConfig:
+    """Where mail goes out and feedback comes back.
+
+    By default these name resources the owner already has; with ``create`` the
+    stack creates the identity, configuration set, topic and feedback queue.
+    """
+
+    identity_domain: str = "pivotr.example.com"  # domain verified in SES
+    from_email: str = "outreach@pivotr.example.com"
+    configuration_set: str = "pivotr-mailer"
+    feedback_queue_url: str = ""  # existing SES -> SNS -> SQS queue; "" means derive from name
+    create: bool = False  # greenfield switch
+    route53_zone_id: str = ""  # when set with ``create``: DKIM, SPF and DMARC records
+
+
+@dataclass(frozen=True)
+class StateBackend:
+    """Remote Terraform state: one bucket, one key per stage, S3 lock file."""
+
+    bucket: str = DEFAULT_STATE_BUCKET
+    region: str = DEFAULT_REGION
+
+    def key(self, stage: str) -> str:
+        return f"{PROJECT}/{stage}/terraform.tfstate"
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    stage: Stage
+    region: str = DEFAULT_REGION
+    account_id: str = ""  # "" = any account the credentials point at
+    cost_center: str = "outreach"
+    log_retention_days: int = 30  # days
+    alarm_email: str = ""  # "" = alarm topic without a subscription
+    monthly_budget_usd: int = 50  # USD
+    cors_origins: tuple[str, ...] = ("http://localhost:5173",)
+    api_auth: AuthMode = "cognito"
+    api_throttle_rate: int = 50  # requests per second, steady state
+    api_throttle_burst: int = 100  # requests
+    ses: SesConfig = field(default_factory=SesConfig)
+    verifier_base_url: str = "https://client.myemailverifier.com"
+    protect_data: bool = False  # deletion protection + prevent_destroy on stateful resources
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    stages: tuple[StageConfig, ...]
+    state: StateBackend
+
+    def stage(self, name: str) -> StageConfig:
+        return next(s for s in self.stages if s.stage == name)
+
+
+def _defaults() -> dict[Stage, StageConfig]:
+    return {
+        "dev": StageConfig(stage="dev", log_retention_days=14, monthly_budget_usd=25, api_auth="cognito"),
+        "staging": StageConfig(stage="staging", log_retention_days=30, monthly_budget_usd=50),
+        "prod": StageConfig(
+            stage="prod",
+            log_retention_days=365,
+            monthly_budget_usd=200,
+            cors_origins=("https://app.pivotr.example.com",),
+            protect_data=True,
+        ),
+    }
+
+# Variable names the seeds already use apply to every stage; PIVOTR_<STAGE>_<FIELD> wins over them.
+_GLOBAL_VARS = {
+    "region": "CDK_DEFAULT_REGION",
+    "account_id": "CDK_DEFAULT_ACCOUNT",
+    "ses.configuration_set": "AWS_SES_CONFIGURATION_SET",
+    "ses.from_email": "AWS_SES_FROM_EMAIL",
+    "ses.feedback_queue_url": "AWS_SQS_QUEUE_URL",
+    "ses.identity_domain": "PIVOTR_SES_IDENTITY_DOMAIN",
+    "ses.create": "PIVOTR_SES_CREATE",
+    "ses.route53_zone_id": "PIVOTR_ROUTE53_ZONE_ID",
+    "cost_center": "PIVOTR_COST_CENTER",
+    "verifier_base_url": "MYEMAILVERIFIER_BASE_URL",
+}
+_STAGE_FIELDS = (
+    "region",
+    "account_id",
+    "cost_center",
+    "log_retention_days",
+    "alarm_email",
+    "monthly_budget_usd",
+    "cors_origins",
+    "api_auth",
+    "api_throttle_rate",
+    "api_throttle_burst",
+    "verifier_base_url",
+    "ses.configuration_set",
+    "ses.from_email",
+    "ses.feedback_queue_url",
+    "ses.identity_domain",
+    "ses.create",
+    "ses.route53_zone_id",
+)
+
+
+def stage_variable(stage: str, dotted: str) -> str:
+    """``("prod", "ses.from_email")`` -> ``PIVOTR_PROD_SES_FROM_EMAIL``."""
+    return f"PIVOTR_{stage.upper()}_{dotted.replace('.', '_').upper()}"
+
+
+def load(environ: Mapping[str, str]) -> AppConfig:
+    """Built-in defaults, overridden by the environment; raises ConfigError naming the variable."""
+    defaults = _defaults()
+    stages = tuple(_load_stage(defaults[name], environ) for name in STAGES)
+    state = StateBackend(
+        bucket=environ.get("PIVOTR_STATE_BUCKET", DEFAULT_STATE_BUCKET),
+        region=environ.get("PIVOTR_STATE_REGION", environ.get("CDK_DEFAULT_REGION", DEFAULT_REGION)),
+    )
+    return AppConfig(stages=stages, state=state)
+
+
+def _load_stage(default: StageConfig, environ: Mapping[str, str]) -> StageConfig:
+    values: dict[str, object] = {}
+    ses_values: dict[str, object] = {}
+    for dotted in _STAGE_FIELDS:
+        variable = stage_variable(default.stage, dotted)
+        raw = environ.get(variable)
+        if raw is None and dotted in _GLOBAL_VARS:
+            variable = _GLOBAL_VARS[dotted]
+            raw = environ.get(variable)
+        if raw is None:
+            continue
+        target, name = (ses_values, dotted[4:]) if dotted.startswith("ses.") else (values, dotted)
+        current = getattr(default.ses, name) if target is ses_values else getattr(default, name)
+        target[name] = _coerce(variable, raw, current)
+    try:
+        return replace(default, ses=replace(default.ses, **ses_values), **values)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as error:  # pragma: no cover - _coerce already types values
+        raise ConfigError(str(error)) from error
+
+
+def _coerce(variable: str, raw: str, current: object) -> object:
+    raw = raw.strip()
+    if isinstance(current, bool):
+        if raw.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if raw.lower() in {"0", "false", "no", "off", ""}:
+            return False
+        raise ConfigError(f"{variable}: expected true or false, got {raw!r}")
+    if isinstance(current, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{variable}: expected a whole number, got {raw!r}") from None
+    if isinstance(current, tuple):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    return raw
+
+
+_ACCOUNT = re.compile(r"^(\d{12})?$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _validate(config: StageConfig) -> None:
+    where = f"stage {config.stage}"
+    if config.stage not in STAGES:
+        raise ConfigError(f"unknown stage {config.stage!r}; expected one of {', '.join(STAGES)}")
+    if not _REGION.match(config.region):
+        raise ConfigError(f"{where}: region {config.region!r} is not an AWS region name")
+    if not _ACCOUNT.match(config.account_id):
+        raise ConfigError(f"{where}: account id must be 12 digits, got {config.account_id!r}")
+    if config.log_retention_days not in VALID_LOG_RETENTION_DAYS:
+        raise ConfigError(
+            f"{where}: log retention {config.log_retention_days} days is not one CloudWatch accepts "
+            f"({', '.join(map(str, sorted(VALID_LOG_RETENTION_DAYS)))})"
+        )
+    if config.api_auth not in ("cognito", "none"):
+        raise ConfigError(f"{where}: api auth must be 'cognito' or 'none', got {config.api_auth!r}")
+    if config.stage == "prod" and config.api_auth == "none":
+        raise ConfigError("stage prod: api auth 'none' is refused; prod always requires Cognito JWTs")
+    if config.monthly_budget_usd <= 0:
+        raise ConfigError(f"{where}: monthly budget must be positive, got {config.monthly_budget_usd}")
+    if config.alarm_email and not _EMAIL.match(config.alarm_email):
+        raise ConfigError(f"{where}: alarm e-mail {config.alarm_email!r} is not an e-mail address")
+    if not _EMAIL.match(config.ses.from_email):
+        raise ConfigError(f"{where}: sender {config.ses.from_email!r} is not an e-mail address")
+    domain = config.ses.identity_domain.lower()
+    sender_domain = config.ses.from_email.rsplit("@", 1)[-1].lower()
+    if sender_domain != domain and not sender_domain.endswith("." + domain):
+        raise ConfigError(f"{where}: sender {config.ses.from_email!r} is not under the SES identity {domain!r}")
+    for origin in config.cors_origins:
+        if not re.match(r"^https?://[^/\s]+$", origin):
+            raise ConfigError(f"{where}: CORS origin {origin!r} must look like https://host[:port]")
+    if config.api_throttle_rate <= 0 or config.api_throttle_burst <= 0:
+        raise ConfigError(f"{where}: API throttling rate and burst must be positive")

@@ -1,0 +1,50 @@
+"""Deterministic Lambda archives: the same source tree always gives the same bytes.
+
+Entries are sorted, timestamps fixed, permissions normalized and caches left
+out, so ``source_code_hash`` (and ``terraform plan``) changes only when code does.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+FIXED_TIMESTAMP = (1980, 1, 1, 0, 0, 0)  # earliest date a zip entry can carry
+FILE_MODE = 0o100644  # regular file, rw-r--r--
+_EXCLUDED_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
+_EXCLUDED_SUFFIXES = {".pyc", ".pyo"}
+
+
+@dataclass(frozen=True)
+class Archive:
+    path: Path
+    sha256_base64: str  # what Terraform's source_code_hash expects
+
+
+def source_files(source_dir: Path) -> list[Path]:
+    """Files that go into the archive, in archive order."""
+    files = [
+        path
+        for path in source_dir.rglob("*")
+        if path.is_file()
+        and not _EXCLUDED_DIRS.intersection(path.relative_to(source_dir).parts)
+        and path.suffix not in _EXCLUDED_SUFFIXES
+    ]
+    return sorted(files, key=lambda path: path.relative_to(source_dir).as_posix())
+
+
+def build_archive(source_dir: Path, destination: Path) -> Archive:
+    """Zip ``source_dir`` into ``destination`` reproducibly and return its hash."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for path in source_files(source_dir):
+            info = zipfile.ZipInfo(path.relative_to(source_dir).as_posix(), date_time=FIXED_TIMESTAMP)
+            info.external_attr = FILE_MODE << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # Unix, whatever machine builds it
+            archive.writestr(info, path.read_bytes(), compresslevel=9)
+    digest = hashlib.sha256(destination.read_bytes()).digest()
+    return Archive(path=destination, sha256_base64=base64.b64encode(digest).decode("ascii"))

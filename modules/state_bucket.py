@@ -1,0 +1,101 @@
+"""The bucket that holds every stage's Terraform state (created by the bootstrap stack)."""
+
+from __future__ import annotations
+
+import json
+
+from modules import tf
+
+NONCURRENT_STATE_DAYS = 90  # days an overwritten state version is kept
+ABORT_MULTIPART_DAYS = 7  # days
+
+
+class StateBucket(tf.Construct):
+    """Versioned, KMS-encrypted, private, TLS-only, and protected from ``terraform destroy``."""
+
+    def __init__(self, scope: tf.Construct, id: str, *, bucket_name: str) -> None:
+        super().__init__(scope, id)
+        self.bucket = tf.S3Bucket(
+            self,
+            "bucket",
+            bucket=bucket_name,
+            force_destroy=False,
+            lifecycle=tf.TerraformResourceLifecycle(prevent_destroy=True),
+        )
+        tf.S3BucketVersioningA(
+            self,
+            "versioning",
+            bucket=self.bucket.id,
+            versioning_configuration=tf.S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        )
+        tf.S3BucketServerSideEncryptionConfigurationA(
+            self,
+            "encryption",
+            bucket=self.bucket.id,
+            rule=[
+                tf.S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=tf.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                        sse_algorithm="aws:kms"
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
+        )
+        tf.S3BucketPublicAccessBlock(
+            self,
+            "public-access",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
+        tf.S3BucketOwnershipControls(
+            self,
+            "ownership",
+            bucket=self.bucket.id,
+            rule=tf.S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
+        )
+        tf.S3BucketLifecycleConfiguration(
+            self,
+            "lifecycle",
+            bucket=self.bucket.id,
+            rule=[
+                tf.S3BucketLifecycleConfigurationRule(
+                    id="expire-old-state-versions",
+                    status="Enabled",
+                    filter=[tf.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    noncurrent_version_expiration=[
+                        tf.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                            noncurrent_days=NONCURRENT_STATE_DAYS
+                        )
+                    ],
+                    abort_incomplete_multipart_upload=[
+                        tf.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                            days_after_initiation=ABORT_MULTIPART_DAYS
+                        )
+                    ],
+                )
+            ],
+        )
+        tf.S3BucketPolicy(
+            self,
+            "tls-only",
+            bucket=self.bucket.id,
+            policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "DenyInsecureTransport",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "s3:*",
+                            "Resource": [self.bucket.arn, f"{self.bucket.arn}/*"],
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                        }
+                    ],
+                },
+                sort_keys=True,
+            ),
+        )
