@@ -10,13 +10,14 @@ This is the only module that reads the process environment.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from modules import tf  # first: loads only the provider submodules we use
+from modules import rules, tf  # tf first: loads only the provider submodules we use
 from modules.config import AppConfig, ConfigError, StageConfig, StateBackend, load
 from modules.function import FunctionProps, LambdaCode, PythonFunction
 from modules.naming import BOOTSTRAP_STACK, Naming, stack_name
@@ -83,21 +84,25 @@ def main(environ: Mapping[str, str]) -> int:
         app = tf.App(outdir=outdir, stack_traces=False)
         build(app, config, archive)
         app.synth()
-    for line in summarize(Path(outdir)):
-        print(line)
-    return 0
+    return report(Path(outdir))
 
 
-def summarize(outdir: Path) -> list[str]:
-    import json
-
-    lines = []
+def report(outdir: Path) -> int:
+    """One line per stack, then every rule finding; non-zero when a rule fails."""
+    findings: list[rules.Finding] = []
     for stack_file in sorted(outdir.glob("stacks/*/cdk.tf.json")):
         plan = json.loads(stack_file.read_text())
         resources = sum(len(items) for items in plan.get("resource", {}).values())
         backend = next(iter(plan.get("terraform", {}).get("backend", {"none": {}})))
-        lines.append(f"{stack_file.parent.name}: {resources} resources, backend {backend}")
-    return lines
+        stack_findings = rules.run(plan)
+        findings += stack_findings
+        print(
+            f"{stack_file.parent.name}: {resources} resources, {len(plan.get('output', {}))} outputs, "
+            f"{backend} state, {len(stack_findings)} rule findings"
+        )
+    for finding in findings:
+        print(f"rule failed: {finding}", file=sys.stderr)
+    return 1 if findings else 0
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ class StateBucket(tf.Construct):
                 tf.S3BucketLifecycleConfigurationRule(
                     id="expire-old-state-versions",
                     status="Enabled",
-                    filter=[tf.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    filter=[tf.S3BucketLifecycleConfigurationRuleFilter()],  # empty: every object
                     noncurrent_version_expiration=[
                         tf.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
                             noncurrent_days=NONCURRENT_STATE_DAYS

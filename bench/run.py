@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""`make bench`: figures measured side by side in one run, printed as tables.
+
+Synth: `python main.py` (every stack, fast bindings path) against the ordinary approach
+(`bench/ordinary_app.py`: plain import of the bindings + a trivial 3-stage app), run
+alternately so machine drift hits both; medians and the ratio of medians are printed.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+SYNTH_RATIO_GOAL = 0.30
+
+
+def timed(command: list[str], **extra_env: str) -> float:
+    """Wall-clock seconds of one whole process."""
+    env = {**os.environ, **extra_env}
+    env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}"
+    started = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def bench_synth() -> list[tuple[str, str]]:
+    fast: list[float] = []
+    ordinary: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for run in range(RUNS + 1):  # the first pair warms caches and is not counted
+            f = timed([sys.executable, "main.py"], CDKTF_OUTDIR=f"{tmp}/fast-{run}")
+            o = timed([sys.executable, "bench/ordinary_app.py", f"{tmp}/ordinary-{run}"])
+            if run:
+                fast.append(f)
+                ordinary.append(o)
+    fast_median, ordinary_median = statistics.median(fast), statistics.median(ordinary)
+    ratio = fast_median / ordinary_median
+    verdict = "meets" if ratio <= SYNTH_RATIO_GOAL else "MISSES"
+    return [
+        ("synth, all stacks, fast bindings path (python main.py)", f"{fast_median:.2f} s"),
+        ("synth, ordinary import + trivial 3-stage app", f"{ordinary_median:.2f} s"),
+        ("ratio fast / ordinary", f"{ratio:.2f} ({verdict} goal <= {SYNTH_RATIO_GOAL:.2f})"),
+    ]
+
+
+def print_table(title: str, rows: list[tuple[str, str]]) -> None:
+    width = max(len(name) for name, _ in rows)
+    print(f"\n{title}")
+    print(f"| {'measure'.ljust(width)} | value |")
+    print(f"|{'-' * (width + 2)}|-------|")
+    for name, value in rows:
+        print(f"| {name.ljust(width)} | {value} |")
+
+
+def main() -> int:
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+          f"{RUNS} counted runs each after one warm-up; medians")
+    print_table("Synth", bench_synth())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import pytest
+
+from modules.config import ConfigError, load, stage_variable
+
+
+def test_defaults_need_no_environment() -> None:
+    # Given an empty environment / When the config loads
+    config = load({})
+    # Then every stage exists with the default region and a stage-specific log retention
+    assert [s.stage for s in config.stages] == ["dev", "staging", "prod"]
+    assert {s.region for s in config.stages} == {"ap-south-1"}
+    assert config.stage("prod").log_retention_days == 365
+    assert config.stage("prod").protect_data is True
+    assert config.stage("dev").protect_data is False
+
+
+def test_seed_variables_apply_to_every_stage() -> None:
+    config = load(
+        {
+            "CDK_DEFAULT_REGION": "eu-west-1",
+            "CDK_DEFAULT_ACCOUNT": "123456789012",
+            "AWS_SES_CONFIGURATION_SET": "owner-set",
+            "AWS_SES_FROM_EMAIL": "hello@news.pivotr.example.com",
+        }
+    )
+    for stage in config.stages:
+        assert stage.region == "eu-west-1"
+        assert stage.account_id == "123456789012"
+        assert stage.ses.configuration_set == "owner-set"
+        assert stage.ses.from_email == "hello@news.pivotr.example.com"
+
+
+def test_stage_variable_wins_over_seed_variable() -> None:
+    # Given a global and a prod-only account id
+    env = {"CDK_DEFAULT_ACCOUNT": "111111111111", stage_variable("prod", "account_id"): "222222222222"}
+    # When loaded / Then prod takes its own, others the global one
+    config = load(env)
+    assert config.stage("prod").account_id == "222222222222"
+    assert config.stage("dev").account_id == "111111111111"
+
+
+def test_types_are_coerced() -> None:
+    config = load(
+        {
+            "PIVOTR_DEV_MONTHLY_BUDGET_USD": "75",
+            "PIVOTR_DEV_CORS_ORIGINS": "https://a.example.com, http://localhost:3000",
+            "PIVOTR_DEV_SES_CREATE": "true",
+            "PIVOTR_DEV_API_AUTH": "none",
+        }
+    )
+    dev = config.stage("dev")
+    assert dev.monthly_budget_usd == 75
+    assert dev.cors_origins == ("https://a.example.com", "http://localhost:3000")
+    assert dev.ses.create is True
+    assert dev.api_auth == "none"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PIVOTR_PROD_API_AUTH": "none"}, "prod always requires Cognito"),
+        ({"PIVOTR_DEV_MONTHLY_BUDGET_USD": "lots"}, "PIVOTR_DEV_MONTHLY_BUDGET_USD"),
+        ({"PIVOTR_DEV_LOG_RETENTION_DAYS": "10"}, "log retention 10 days"),
+        ({"CDK_DEFAULT_ACCOUNT": "12345"}, "12 digits"),
+        ({"CDK_DEFAULT_REGION": "mars"}, "not an AWS region"),
+        ({"AWS_SES_FROM_EMAIL": "a@elsewhere.com"}, "not under the SES identity"),
+        ({"PIVOTR_STAGING_CORS_ORIGINS": "*"}, "CORS origin"),
+        ({"PIVOTR_DEV_SES_CREATE": "maybe"}, "expected true or false"),
+        ({"PIVOTR_DEV_API_AUTH": "basic"}, "api auth must be"),
+    ],
+)
+def test_bad_values_fail_with_the_variable_or_reason_named(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load(env)
+
+
+def test_secret_variables_are_not_config_fields() -> None:
+    # Given secret-bearing variables / When loaded / Then no field holds them
+    env = {"MYEMAILVERIFIER_API_KEY": "sentinel-key", "AWS_SES_SECRET_ACCESS_KEY": "sentinel-secret"}
+    assert "sentinel" not in repr(load(env))

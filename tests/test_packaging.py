@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+from modules.packaging import FIXED_TIMESTAMP, build_archive
+
+
+def _tree(root: Path) -> None:
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "b.py").write_text("B = 2\n")
+    (root / "pkg" / "a.py").write_text("A = 1\n")
+    (root / "pkg" / "__pycache__").mkdir()
+    (root / "pkg" / "__pycache__" / "a.cpython-313.pyc").write_bytes(b"\0junk")
+    (root / "handler.py").write_text("def handler(e, c):\n    return e\n")
+
+
+def test_same_sources_give_the_same_bytes_whatever_mtimes_and_modes(tmp_path: Path) -> None:
+    # Given the same tree twice, with different mtimes and permissions
+    first, second = tmp_path / "one", tmp_path / "two"
+    _tree(first)
+    _tree(second)
+    for path in second.rglob("*.py"):
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+        path.chmod(0o755)
+    # When both are archived
+    a = build_archive(first, tmp_path / "a.zip")
+    b = build_archive(second, tmp_path / "b.zip")
+    # Then the archives and their hashes are identical
+    assert a.path.read_bytes() == b.path.read_bytes()
+    assert a.sha256_base64 == b.sha256_base64
+
+
+def test_entries_are_sorted_fixed_in_time_and_free_of_caches(tmp_path: Path) -> None:
+    _tree(tmp_path / "src")
+    archive = build_archive(tmp_path / "src", tmp_path / "out.zip")
+    with zipfile.ZipFile(archive.path) as zf:
+        infos = zf.infolist()
+    names = [info.filename for info in infos]
+    assert names == ["handler.py", "pkg/a.py", "pkg/b.py"]
+    assert {info.date_time for info in infos} == {FIXED_TIMESTAMP}
+    assert {info.external_attr >> 16 for info in infos} == {0o100644}
+
+
+def test_a_changed_file_changes_the_hash(tmp_path: Path) -> None:
+    _tree(tmp_path / "src")
+    before = build_archive(tmp_path / "src", tmp_path / "1.zip").sha256_base64
+    (tmp_path / "src" / "pkg" / "a.py").write_text("A = 3\n")
+    assert build_archive(tmp_path / "src", tmp_path / "2.zip").sha256_base64 != before
