@@ -12,13 +12,17 @@ from dataclasses import dataclass, field
 
 from modules import tf
 from modules.iam import PolicyDocument, Statement, assume_role_policy
+from modules.metrics import Metric
 from modules.naming import Naming
 from modules.packaging import Archive
+from modules.queues import QueueRef
 
 RUNTIME = "python3.13"
 ARCHITECTURE = "arm64"
 ASYNC_DLQ_RETENTION = 14 * 24 * 3600  # seconds: the SQS maximum
 MAX_TIMEOUT = 900  # seconds: the Lambda maximum
+VISIBILITY_FACTOR = 6  # AWS: queue visibility timeout >= 6x the consuming function's timeout
+MIN_POLLER_CONCURRENCY = 2  # the smallest maximum concurrency an SQS event source accepts
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,13 @@ class FunctionProps:
             raise ValueError(f"{self.name}: memory {self.memory} MB outside 128..10240")
         if self.reserved_concurrency < 1:
             raise ValueError(f"{self.name}: reserved concurrency must be explicit and at least 1")
+
+
+class AsyncDlq(QueueRef):
+    """Metrics of a function's async-invocation DLQ."""
+
+    def __init__(self, queue: tf.SqsQueue, queue_name: str) -> None:
+        self.arn, self.queue_name, self.short_name = queue.arn, queue_name, queue_name
 
 
 class LambdaCode(tf.Construct):
@@ -74,7 +85,7 @@ class PythonFunction(tf.Construct):
         self.props = props
         self.function_name = naming.name(props.name)
         self._policy = PolicyDocument()
-        self._role_policy: tf.IamRolePolicy | None = None
+        self._sealed = False
         self._environment: dict[str, str] = {
             "POWERTOOLS_SERVICE_NAME": props.name,
             "POWERTOOLS_LOG_LEVEL": props.log_level,
@@ -102,10 +113,11 @@ class PythonFunction(tf.Construct):
             sqs_managed_sse_enabled=True,
             message_retention_seconds=ASYNC_DLQ_RETENTION,
         )
+        self.async_dlq_ref = AsyncDlq(self.async_dlq, naming.name(f"{props.name}-async-dlq"))
         self.add_to_policy(
             Statement(("logs:CreateLogStream", "logs:PutLogEvents"), (f"{self.log_group.arn}:*",))
         )
-        self.add_to_policy(Statement(("sqs:SendMessage",), (self.async_dlq.arn,)))
+        self.add_to_policy(Statement(("sqs:SendMessage",), (self.async_dlq_ref.arn,)))
         self.add_to_policy(Statement(("xray:PutTelemetryRecords", "xray:PutTraceSegments"), ("*",)))
 
         self.function = tf.LambdaFunction(
@@ -127,41 +139,97 @@ class PythonFunction(tf.Construct):
             logging_config=tf.LambdaFunctionLoggingConfig(
                 log_format="JSON", log_group=self.log_group.name, application_log_level=props.log_level
             ),
-            dead_letter_config=tf.LambdaFunctionDeadLetterConfig(target_arn=self.async_dlq.arn),
-            environment=tf.LambdaFunctionEnvironment(variables=dict(self._environment)),
+            dead_letter_config=tf.LambdaFunctionDeadLetterConfig(target_arn=self.async_dlq_ref.arn),
             depends_on=[self.log_group],
         )
+        # Tokens read once: each read is a round trip to the jsii kernel.
+        self.arn: str = self.function.arn
+        self.invoke_arn: str = self.function.invoke_arn
 
     # -- identity -------------------------------------------------------------------------------
     def add_to_policy(self, statement: Statement) -> None:
         """Add a statement to this function's role (used by the grant_* methods of other modules)."""
+        self._check_open()
         self._policy.add(statement)
-        if self._role_policy is None:
-            self._role_policy = tf.IamRolePolicy(
-                self, "policy", name=self.function_name, role=self.role.id, policy=self._policy.render()
-            )
-        else:
-            self._role_policy.policy = self._policy.render()
+
+    def seal(self) -> None:
+        """Write the role policy and environment that connections collected; nothing can be added after.
+
+        One write each instead of one per connection keeps synthesis fast (each write is a jsii call).
+        """
+        self._check_open()
+        self._sealed = True
+        tf.IamRolePolicy(self, "policy", name=self.function_name, role=self.role.id, policy=self._policy.render())
+        self.function.put_environment(variables=dict(self._environment))
+
+    def _check_open(self) -> None:
+        if self._sealed:
+            raise RuntimeError(f"{self.function_name} is sealed: connect everything before MailerStack seals it")
 
     @property
     def policy(self) -> PolicyDocument:
         return self._policy
 
+    # -- connections ----------------------------------------------------------------------------
+    def add_sqs_source(self, queue: QueueRef, *, batch_size: int = 10, batching_window: int = 1) -> None:
+        """Consume ``queue`` (grants consume) with partial batch responses, so one bad message never
+        re-drives its batch; Lambda's pollers stay within this function's reserved concurrency."""
+        visibility = getattr(getattr(queue, "props", None), "visibility_timeout", None)
+        if visibility is not None and visibility < VISIBILITY_FACTOR * self.props.timeout:
+            raise ValueError(
+                f"{queue.queue_name}: visibility timeout {visibility}s is under {VISIBILITY_FACTOR}x "
+                f"{self.function_name}'s timeout ({self.props.timeout}s)"
+            )
+        queue.grant_consume(self)
+        tf.LambdaEventSourceMapping(
+            self,
+            f"source-{queue.queue_name}",
+            event_source_arn=queue.arn,
+            function_name=self.arn,
+            batch_size=batch_size,
+            maximum_batching_window_in_seconds=batching_window,
+            function_response_types=["ReportBatchItemFailures"],
+            scaling_config=tf.LambdaEventSourceMappingScalingConfig(
+                maximum_concurrency=max(MIN_POLLER_CONCURRENCY, self.props.reserved_concurrency)
+            ),
+        )
+
+    def allow_invoke_from(self, principal: str, source_arn: str, id: str = "invoke") -> None:
+        """A resource-based permission for one service principal from one source ARN."""
+        tf.LambdaPermission(
+            self,
+            id,
+            action="lambda:InvokeFunction",
+            function_name=self.function_name,
+            principal=principal,
+            source_arn=source_arn,
+        )
+
+    # -- metrics ----------------------------------------------------------------------------------
+    def metric(self, name: str, statistic: str = "Sum") -> Metric:
+        return Metric("AWS/Lambda", name, {"FunctionName": self.function_name}, statistic)
+
+    def metric_errors(self) -> Metric:
+        return self.metric("Errors")
+
+    def metric_duration(self) -> Metric:
+        """Average duration in milliseconds."""
+        return self.metric("Duration", "Average")
+
+    def metric_invocations(self) -> Metric:
+        return self.metric("Invocations")
+
+    def metric_throttles(self) -> Metric:
+        return self.metric("Throttles")
+
     # -- configuration --------------------------------------------------------------------------
     def add_environment(self, key: str, value: str) -> None:
+        self._check_open()
         if key in self._environment and self._environment[key] != value:
             raise ValueError(f"{self.function_name}: environment {key} already set to another value")
         self._environment[key] = value
-        self.function.put_environment(tf.LambdaFunctionEnvironment(variables=dict(self._environment)))
 
     @property
     def environment(self) -> Mapping[str, str]:
         return dict(self._environment)
 
-    @property
-    def arn(self) -> str:
-        return self.function.arn
-
-    @property
-    def invoke_arn(self) -> str:
-        return self.function.invoke_arn

@@ -41,3 +41,8 @@ def stack_name(stage: str) -> str:
 
 
 BOOTSTRAP_STACK = f"{PROJECT}-bootstrap"
+
+
+def env_var(name: str, kind: str) -> str:
+    """The environment variable a connected function reads: ``("ses-feedback", "QUEUE_URL")`` -> ``SES_FEEDBACK_QUEUE_URL``."""
+    return f"{name.replace('-', '_').upper()}_{kind}"

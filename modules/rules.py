@@ -7,10 +7,13 @@ gives each rule a passing and a failing case.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from modules.iam import UNSCOPED_ACTIONS
 from modules.stack import AWS_PROVIDER_SOURCE
 
 Plan = dict[str, Any]
@@ -116,3 +119,156 @@ def _backend(plan: Plan) -> Iterator[Finding]:
         yield Finding("backend-per-stage", where, "state is not encrypted (encrypt = true)")
     if s3.get("use_lockfile") is not True:
         yield Finding("backend-per-stage", where, "state is not locked (use_lockfile = true)")
+
+
+# -- infrastructure rules -----------------------------------------------------------------------
+_REF = re.compile(r"^\$\{(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.[a-z_]+\}$")
+PUBLIC_ROUTES = frozenset({"GET /health", "GET /unsubscribe", "POST /unsubscribe"})
+VISIBILITY_FACTOR = 6
+MAX_RECEIVE_COUNT = 5
+
+
+def referenced(plan: Plan, ref: str) -> dict[str, Any] | None:
+    """The resource body a ``${type.id.attr}`` reference points at, if it is in this plan."""
+    match = _REF.match(str(ref))
+    if not match:
+        return None
+    return plan.get("resource", {}).get(match.group(1), {}).get(match.group(2))
+
+
+@rule("function-safety", "every function: reserved concurrency, timeout, memory, async DLQ, X-Ray, JSON logs, python3.13 arm64")
+def _function_safety(plan: Plan) -> Iterator[Finding]:
+    for _, logical_id, fn in resources(plan, "aws_lambda_function"):
+        where = fn.get("function_name", logical_id)
+        problems = []
+        if not isinstance(fn.get("reserved_concurrent_executions"), int) or fn["reserved_concurrent_executions"] < 1:
+            problems.append("no explicit reserved concurrency")
+        if not fn.get("timeout"):
+            problems.append("no explicit timeout")
+        if not fn.get("memory_size"):
+            problems.append("no explicit memory")
+        if not fn.get("dead_letter_config", {}).get("target_arn"):
+            problems.append("no DLQ for async invocations")
+        if fn.get("tracing_config", {}).get("mode") != "Active":
+            problems.append("X-Ray tracing not active")
+        if fn.get("logging_config", {}).get("log_format") != "JSON":
+            problems.append("logs are not structured JSON")
+        if fn.get("runtime") != "python3.13" or fn.get("architectures") != ["arm64"]:
+            problems.append(f"runtime {fn.get('runtime')} {fn.get('architectures')}, want python3.13 arm64")
+        log_group = referenced(plan, fn.get("logging_config", {}).get("log_group", "").replace(".name}", ".arn}"))
+        if log_group is None or not log_group.get("retention_in_days"):
+            problems.append("no log group with retention")
+        for problem in problems:
+            yield Finding("function-safety", where, problem)
+
+
+@rule("queue-safety", "every work queue: encrypted, own DLQ within 5 receives, visibility >= 6x its consumer's timeout")
+def _queue_safety(plan: Plan) -> Iterator[Finding]:
+    queues = dict((lid, body) for _, lid, body in resources(plan, "aws_sqs_queue"))
+    for logical_id, queue in queues.items():
+        where = queue.get("name", logical_id)
+        if not (queue.get("sqs_managed_sse_enabled") or queue.get("kms_master_key_id")):
+            yield Finding("queue-safety", where, "not encrypted")
+    for _, _, mapping in resources(plan, "aws_lambda_event_source_mapping"):
+        queue = referenced(plan, mapping.get("event_source_arn", ""))
+        fn = referenced(plan, mapping.get("function_name", ""))
+        if "ReportBatchItemFailures" not in mapping.get("function_response_types", []):
+            yield Finding("queue-safety", str(mapping.get("event_source_arn")), "event source without partial batch responses")
+        if queue is None:  # an existing queue (the owner's): its settings are not ours
+            continue
+        where = queue.get("name", "?")
+        redrive = json.loads(queue.get("redrive_policy") or "{}")
+        if not redrive.get("deadLetterTargetArn"):
+            yield Finding("queue-safety", where, "consumed queue without a DLQ")
+        elif not 1 <= int(redrive.get("maxReceiveCount", 0)) <= MAX_RECEIVE_COUNT:
+            yield Finding("queue-safety", where, f"maxReceiveCount {redrive.get('maxReceiveCount')} outside 1..{MAX_RECEIVE_COUNT}")
+        if fn is not None and queue.get("visibility_timeout_seconds", 30) < VISIBILITY_FACTOR * fn.get("timeout", 3):
+            yield Finding("queue-safety", where, f"visibility {queue.get('visibility_timeout_seconds', 30)}s < "
+                                                 f"{VISIBILITY_FACTOR} x {fn.get('function_name')} timeout {fn.get('timeout')}s")
+
+
+@rule("table-safety", "every table: on-demand, encrypted, PITR; in prod also deletion protection and prevent_destroy")
+def _table_safety(plan: Plan) -> Iterator[Finding]:
+    prod = stage_of(plan) == "prod"
+    for _, logical_id, table in resources(plan, "aws_dynamodb_table"):
+        where = table.get("name", logical_id)
+        if table.get("billing_mode") != "PAY_PER_REQUEST":
+            yield Finding("table-safety", where, "not on-demand")
+        if not table.get("server_side_encryption", {}).get("enabled"):
+            yield Finding("table-safety", where, "encryption not enabled")
+        if not table.get("point_in_time_recovery", {}).get("enabled"):
+            yield Finding("table-safety", where, "point-in-time recovery off")
+        if prod and not table.get("deletion_protection_enabled"):
+            yield Finding("table-safety", where, "prod table without deletion protection")
+        if prod and not table.get("lifecycle", {}).get("prevent_destroy"):
+            yield Finding("table-safety", where, "prod table without prevent_destroy")
+
+
+@rule("iam-least-privilege", 'no wildcard actions; "Resource": "*" only for actions AWS cannot scope (X-Ray, PutMetricData)')
+def _iam(plan: Plan) -> Iterator[Finding]:
+    for _, logical_id, policy in resources(plan, "aws_iam_role_policy"):
+        where = policy.get("name", logical_id)
+        for statement in json.loads(policy.get("policy", "{}")).get("Statement", []):
+            actions = statement.get("Action", [])
+            actions = [actions] if isinstance(actions, str) else actions
+            resources_ = statement.get("Resource", [])
+            resources_ = [resources_] if isinstance(resources_, str) else resources_
+            for action in actions:
+                if "*" in action:
+                    yield Finding("iam-least-privilege", where, f"wildcard action {action}")
+            if any("*" == r for r in resources_) and not set(actions) <= UNSCOPED_ACTIONS:
+                yield Finding("iam-least-privilege", where, f'"Resource": "*" for {sorted(set(actions) - UNSCOPED_ACTIONS)}')
+
+
+@rule("routes-auth", "every route but /health and /unsubscribe needs a JWT; prod never runs without one")
+def _routes_auth(plan: Plan) -> Iterator[Finding]:
+    routes = [body for _, _, body in resources(plan, "aws_apigatewayv2_route")]
+    has_authorizer = any(True for _ in resources(plan, "aws_apigatewayv2_authorizer"))
+    if stage_of(plan) == "prod" and routes and not has_authorizer:
+        yield Finding("routes-auth", stack_name(plan), "prod API without an authorizer")
+    for route in routes:
+        key = route.get("route_key", "?")
+        protected = route.get("authorization_type") == "JWT" and bool(route.get("authorizer_id"))
+        if key in PUBLIC_ROUTES and protected:
+            yield Finding("routes-auth", key, "public route requires a JWT")
+        if key not in PUBLIC_ROUTES and has_authorizer and not protected:
+            yield Finding("routes-auth", key, "route without the JWT authorizer")
+
+
+def _alarmed(plan: Plan) -> set[tuple[str, str]]:
+    """(metric name, dimension value) pairs that some alarm watches, including inside metric math."""
+    watched: set[tuple[str, str]] = set()
+    for _, _, alarm in resources(plan, "aws_cloudwatch_metric_alarm"):
+        metrics = [alarm] + [q.get("metric", {}) for q in alarm.get("metric_query", [])]
+        for metric in metrics:
+            for value in (metric.get("dimensions") or {}).values():
+                watched.add((metric.get("metric_name", ""), value))
+    return watched
+
+
+@rule("alarms-cover", "alarms on every function's errors and duration, every queue's age, every DLQ's depth")
+def _alarms(plan: Plan) -> Iterator[Finding]:
+    watched = _alarmed(plan)
+    for _, _, fn in resources(plan, "aws_lambda_function"):
+        for metric in ("Errors", "Duration"):
+            if (metric, fn["function_name"]) not in watched:
+                yield Finding("alarms-cover", fn["function_name"], f"no alarm on {metric}")
+    dlq_arns = {json.loads(q.get("redrive_policy") or "{}").get("deadLetterTargetArn") for _, _, q in resources(plan, "aws_sqs_queue")}
+    dlq_arns |= {fn.get("dead_letter_config", {}).get("target_arn") for _, _, fn in resources(plan, "aws_lambda_function")}
+    for _, logical_id, queue in resources(plan, "aws_sqs_queue"):
+        is_dlq = f"${{aws_sqs_queue.{logical_id}.arn}}" in dlq_arns
+        metric = "ApproximateNumberOfMessagesVisible" if is_dlq else "ApproximateAgeOfOldestMessage"
+        if (metric, queue["name"]) not in watched:
+            yield Finding("alarms-cover", queue["name"], f"no alarm on {metric}")
+
+
+@rule("budget-alerts", "a monthly budget alerts at 50/80/100 % actual and 100 % forecast")
+def _budget(plan: Plan) -> Iterator[Finding]:
+    budgets = [body for _, _, body in resources(plan, "aws_budgets_budget")]
+    if stage_of(plan) not in ("", "shared") and not budgets:
+        yield Finding("budget-alerts", stack_name(plan), "no budget")
+    for budget in budgets:
+        got = {(n["notification_type"], n["threshold"]) for n in budget.get("notification", [])}
+        want = {("ACTUAL", 50), ("ACTUAL", 80), ("ACTUAL", 100), ("FORECASTED", 100)}
+        if not want <= got:
+            yield Finding("budget-alerts", budget.get("name", "?"), f"missing notifications {sorted(want - got)}")

@@ -1,0 +1,37 @@
+"""What the mailer is made of: its tables and functions (SPEC §4), as data."""
+
+from __future__ import annotations
+
+from modules.function import FunctionProps
+from modules.tables import Index, TableProps
+
+# Order matters only for reading; main.py unpacks them by position.
+TABLES: tuple[TableProps, ...] = (
+    TableProps(
+        name="leads",
+        partition_key="id",
+        indexes=(Index("email-index", "email"), Index("status-index", "status", "createdAt")),
+    ),
+    TableProps(name="campaigns", partition_key="id"),
+    TableProps(name="templates", partition_key="id"),
+    TableProps(name="logs", partition_key="campaignId", sort_key="timestamp", indexes=(Index("lead-index", "leadId", "timestamp"),)),
+    TableProps(name="metrics", partition_key="campaignId", sort_key="date"),
+    TableProps(name="settings", partition_key="key"),
+)
+
+FUNCTIONS: tuple[FunctionProps, ...] = (
+    FunctionProps("send-email", "handlers.send_email.handler", timeout=30, memory=256, reserved_concurrency=5,
+                  description="Sends one campaign e-mail per SQS message through SES"),
+    FunctionProps("verify-email", "handlers.verify_email.handler", timeout=15, memory=256, reserved_concurrency=3,
+                  description="Verifies lead addresses with MyEmailVerifier"),
+    FunctionProps("process-feedback", "handlers.process_feedback.handler", timeout=10, memory=128,
+                  reserved_concurrency=10, description="Applies SES bounces, complaints and events"),
+    FunctionProps("lead-import", "handlers.lead_import.handler", timeout=60, memory=512, reserved_concurrency=2,
+                  description="Imports leads from CSV or JSON"),
+    FunctionProps("api-leads", "handlers.api_leads.handler", timeout=10, memory=256, reserved_concurrency=10,
+                  description="Leads API and one-click unsubscribe"),
+    FunctionProps("api-campaigns", "handlers.api_campaigns.handler", timeout=10, memory=256, reserved_concurrency=10,
+                  description="Campaigns and templates API"),
+    FunctionProps("api-metrics", "handlers.api_metrics.handler", timeout=10, memory=256, reserved_concurrency=10,
+                  description="Health check and campaign metrics API"),
+)

@@ -1,0 +1,156 @@
+"""Alarms to an SNS topic, one dashboard, a monthly budget and a cost anomaly monitor per stage."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from modules import tf
+from modules.metrics import MathMetric, Metric
+from modules.naming import Naming
+
+BUDGET_ACTUAL_ALERTS = (50, 80, 100)  # percent of the monthly budget, actual spend
+BUDGET_FORECAST_ALERTS = (100,)  # percent, forecasted spend
+ANOMALY_IMPACT_USD = 10  # USD: smallest anomaly worth an alert
+SES_BOUNCE_RATE_ALARM = 0.05  # AWS starts reviewing an account at 5 %
+SES_COMPLAINT_RATE_ALARM = 0.001  # ... and at 0.1 % complaints
+
+
+class Monitoring(tf.Construct):
+    def __init__(self, scope: tf.Construct, id: str, *, naming: Naming, alarm_email: str, region: str) -> None:
+        super().__init__(scope, id)
+        self.naming = naming
+        self.region = region
+        self.topic = tf.SnsTopic(self, "alarms", name=naming.name("alarms"))
+        self.topic_arn: str = self.topic.arn  # read once: each read is a jsii round trip
+        if alarm_email:
+            tf.SnsTopicSubscription(self, "alarm-email", topic_arn=self.topic_arn, protocol="email", endpoint=alarm_email)
+        self.alarms: list[str] = []
+        self._widgets: list[dict[str, object]] = []
+
+    # -- alarms -----------------------------------------------------------------------------------
+    def alarm(self, short_name: str, metric: Metric | MathMetric, *, threshold: float, comparison: str,
+              description: str, evaluation_periods: int = 1) -> tf.CloudwatchMetricAlarm:
+        """An alarm that notifies the topic on ALARM and OK; missing data is not breaching."""
+        if not re.fullmatch(r"[a-z0-9-]+", short_name):
+            raise ValueError(f"alarm name part must be lower-case words: {short_name!r}")
+        name = self.naming.name(short_name)
+        common = dict(
+            alarm_name=name,
+            alarm_description=description,
+            comparison_operator=comparison,
+            threshold=threshold,
+            evaluation_periods=evaluation_periods,
+            treat_missing_data="notBreaching",
+            alarm_actions=[self.topic_arn],
+            ok_actions=[self.topic_arn],
+        )
+        if isinstance(metric, MathMetric):
+            queries = [
+                tf.CloudwatchMetricAlarmMetricQuery(id="total", expression=metric.expression, label=metric.label, return_data=True)
+            ] + [
+                tf.CloudwatchMetricAlarmMetricQuery(
+                    id=key,
+                    metric=tf.CloudwatchMetricAlarmMetricQueryMetric(
+                        namespace=m.namespace, metric_name=m.name, dimensions=m.dimensions, period=m.period, stat=m.statistic
+                    ),
+                )
+                for key, m in sorted(metric.metrics.items())
+            ]
+            alarm = tf.CloudwatchMetricAlarm(self, short_name, metric_query=queries, **common)
+        else:
+            alarm = tf.CloudwatchMetricAlarm(
+                self, short_name, namespace=metric.namespace, metric_name=metric.name,
+                dimensions=metric.dimensions or None, period=metric.period, statistic=metric.statistic
+                if metric.statistic in ("Sum", "Average", "Maximum", "Minimum", "SampleCount") else None,
+                extended_statistic=None if metric.statistic in ("Sum", "Average", "Maximum", "Minimum", "SampleCount") else metric.statistic,
+                **common,
+            )
+        self.alarms.append(name)
+        return alarm
+
+    def alarm_ses_reputation(self) -> None:
+        """Account-level SES reputation, alarmed where AWS starts reviewing the account."""
+        self.alarm("ses-bounce-rate", Metric("AWS/SES", "Reputation.BounceRate", statistic="Maximum"),
+                   threshold=SES_BOUNCE_RATE_ALARM, comparison="GreaterThanOrEqualToThreshold",
+                   description="SES bounce rate at or above 5 %: AWS reviews the account; pause campaigns")
+        self.alarm("ses-complaint-rate", Metric("AWS/SES", "Reputation.ComplaintRate", statistic="Maximum"),
+                   threshold=SES_COMPLAINT_RATE_ALARM, comparison="GreaterThanOrEqualToThreshold",
+                   description="SES complaint rate at or above 0.1 %: AWS reviews the account; pause campaigns")
+
+    # -- dashboard --------------------------------------------------------------------------------
+    def add_graph(self, title: str, metrics: list[Metric]) -> None:
+        self._widgets.append(
+            {
+                "type": "metric",
+                "width": 12,
+                "height": 6,
+                "properties": {"title": title, "region": self.region, "view": "timeSeries",
+                               "metrics": [m.widget_entry() for m in metrics]},
+            }
+        )
+
+    def dashboard(self) -> tf.CloudwatchDashboard:
+        """Lay out the graphs added so far (two per row) as one dashboard."""
+        widgets = [{**w, "x": (i % 2) * 12, "y": (i // 2) * 6} for i, w in enumerate(self._widgets)]
+        self.dashboard_name = self.naming.name("overview")
+        return tf.CloudwatchDashboard(
+            self, "dashboard", dashboard_name=self.dashboard_name,
+            dashboard_body=json.dumps({"widgets": widgets}, sort_keys=True),
+        )
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"https://{self.region}.console.aws.amazon.com/cloudwatch/home?region={self.region}#dashboards:name={self.dashboard_name}"
+
+    # -- cost ---------------------------------------------------------------------------------------
+    def budget(self, monthly_usd: int) -> None:
+        """A monthly cost budget for this stage's Environment tag, alerting the alarm topic."""
+        self._allow_cost_services_to_publish()
+        notifications = [
+            tf.BudgetsBudgetNotification(comparison_operator="GREATER_THAN", threshold=pct, threshold_type="PERCENTAGE",
+                                         notification_type=kind, subscriber_sns_topic_arns=[self.topic_arn])
+            for kind, percents in (("ACTUAL", BUDGET_ACTUAL_ALERTS), ("FORECASTED", BUDGET_FORECAST_ALERTS))
+            for pct in percents
+        ]
+        tf.BudgetsBudget(
+            self, "budget", name=self.naming.name("monthly"), budget_type="COST", limit_amount=f"{monthly_usd}",
+            limit_unit="USD", time_unit="MONTHLY",
+            cost_filter=[tf.BudgetsBudgetCostFilter(name="TagKeyValue", values=[f"user:Environment${self.naming.stage}"])],
+            notification=notifications,
+        )
+        # One AWS-services monitor is allowed per account, so each stage gets a custom monitor on its tag.
+        monitor = tf.CeAnomalyMonitor(
+            self, "anomaly-monitor", name=self.naming.name("cost"), monitor_type="CUSTOM",
+            monitor_specification=json.dumps(
+                {"Tags": {"Key": "Environment", "Values": [self.naming.stage], "MatchOptions": ["EQUALS"]}}, sort_keys=True
+            ),
+        )
+        tf.CeAnomalySubscription(
+            self, "anomaly-subscription", name=self.naming.name("cost-anomalies"), frequency="IMMEDIATE",
+            monitor_arn_list=[monitor.arn],
+            subscriber=[tf.CeAnomalySubscriptionSubscriber(type="SNS", address=self.topic_arn)],
+            threshold_expression=tf.CeAnomalySubscriptionThresholdExpression(
+                dimension=tf.CeAnomalySubscriptionThresholdExpressionDimension(
+                    key="ANOMALY_TOTAL_IMPACT_ABSOLUTE", match_options=["GREATER_THAN_OR_EQUAL"], values=[str(ANOMALY_IMPACT_USD)]
+                )
+            ),
+        )
+
+    def _allow_cost_services_to_publish(self) -> None:
+        tf.SnsTopicPolicy(
+            self, "alarms-policy", arn=self.topic_arn,
+            policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Sid": "CloudWatchAlarms", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                         "Action": "sns:Publish", "Resource": self.topic_arn},
+                        {"Sid": "BudgetsAndCostAnomalies", "Effect": "Allow",
+                         "Principal": {"Service": ["budgets.amazonaws.com", "costalerts.amazonaws.com"]},
+                         "Action": "sns:Publish", "Resource": self.topic_arn},
+                    ],
+                },
+                sort_keys=True,
+            ),
+        )
