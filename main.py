@@ -15,15 +15,24 @@ import os
 import sys
 import tempfile
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from modules import rules, tf  # tf first: loads only the provider submodules we use
 from modules.config import AppConfig, ConfigError, StageConfig, StateBackend, load
-from modules.function import FunctionProps, LambdaCode, PythonFunction
+from modules.api import ApiProps, HttpApi, UserPool
+from modules.catalog import FUNCTIONS, TABLES
+from modules.function import LambdaCode, PythonFunction
+from modules.metrics import Metric
+from modules.monitoring import Monitoring
 from modules.naming import BOOTSTRAP_STACK, Naming, stack_name
 from modules.packaging import Archive, build_archive
+from modules.queues import Queue, QueueProps, QueueRef
+from modules.secrets import Secret
+from modules.ses import Ses
 from modules.stack import AwsStack
 from modules.state_bucket import StateBucket
+from modules.tables import Table, TableProps
 
 ROOT = Path(__file__).resolve().parent
 LAMBDA_SOURCE = ROOT / "lambda_src"
@@ -41,7 +50,7 @@ class BootstrapStack(AwsStack):
 
 
 class MailerStack(AwsStack):
-    """One stage of the mailer."""
+    """One stage of the mailer; reads like the architecture diagram in the README."""
 
     def __init__(self, scope: tf.Construct, *, config: StageConfig, state: StateBackend, archive: Archive) -> None:
         naming = Naming.of(config)
@@ -49,21 +58,146 @@ class MailerStack(AwsStack):
             scope, stack_name(config.stage), region=config.region, tags=naming.tags, account_id=config.account_id
         )
         self.use_remote_state(state, key=state.key(config.stage))
+
+        # Data
+        def table(props: TableProps) -> Table:
+            return Table(self, f"table-{props.name}", props=replace(props, protect=config.protect_data),
+                         table_name=naming.name(props.name))
+
+        leads, campaigns, templates, logs, metrics, settings = (table(props) for props in TABLES)
+
+        # Work queues (visibility = 6x the consumer's timeout)
+        sending = Queue(self, "queue-sending", queue_name=naming.name("sending"),
+                        props=QueueProps(name="sending", visibility_timeout=6 * 30, max_receive_count=3))
+        verification = Queue(self, "queue-verification", queue_name=naming.name("verification"),
+                             props=QueueProps(name="verification", visibility_timeout=6 * 15, max_receive_count=2))
+
+        # Mail and secrets
+        ses = Ses(self, "ses", config=config.ses, naming=naming, region=config.region)
+        verifier_key = Secret(self, "secret-verifier", short_name="verifier-api-key",
+                              secret_name=naming.name("verifier-api-key"),
+                              description="MyEmailVerifier API key (value set outside Terraform)")
+        unsubscribe_key = Secret(self, "secret-unsubscribe", short_name="unsubscribe-signing-key",
+                                 secret_name=naming.name("unsubscribe-signing-key"),
+                                 description="HMAC key for unsubscribe tokens (value set outside Terraform)")
+
+        # Functions
         code = LambdaCode(self, "lambda-code", archive=archive)
+        fns = {
+            props.name: PythonFunction(self, props.name, props=props, code=code, naming=naming,
+                                       log_retention_days=config.log_retention_days)
+            for props in FUNCTIONS
+        }
+        send_email, verify_email, process_feedback = fns["send-email"], fns["verify-email"], fns["process-feedback"]
+        lead_import, api_leads, api_campaigns, api_metrics = (
+            fns["lead-import"], fns["api-leads"], fns["api-campaigns"], fns["api-metrics"])
 
-        def function(props: FunctionProps) -> PythonFunction:
-            return PythonFunction(
-                self, props.name, props=props, code=code, naming=naming,
-                log_retention_days=config.log_retention_days,
-            )
+        send_email.add_sqs_source(sending)
+        sending.connect_producer(send_email)  # re-queues paced sends
+        ses.connect_sender(send_email)
+        unsubscribe_key.connect(send_email)
+        for t, write in ((leads, False), (campaigns, True), (templates, False), (logs, True), (metrics, True), (settings, False)):
+            t.connect(send_email, write=write)
 
-        function(
-            FunctionProps(
-                name="api-metrics", handler="handlers.api_metrics.handler",
-                timeout=10, memory=256, reserved_concurrency=10,
-                description="Health check and campaign metrics API",
-            )
-        )
+        verify_email.add_sqs_source(verification)
+        sending.connect_producer(verify_email)
+        verifier_key.connect(verify_email)
+        verify_email.add_environment("VERIFIER_BASE_URL", config.verifier_base_url)
+        leads.connect(verify_email, write=True)
+        campaigns.connect(verify_email)
+
+        process_feedback.add_sqs_source(ses.feedback_queue)
+        for t in (leads, campaigns, logs, metrics):
+            t.connect(process_feedback, write=True)
+
+        verification.connect_producer(lead_import)
+        leads.connect(lead_import, write=True)
+
+        unsubscribe_key.connect(api_leads)
+        for t, write in ((leads, True), (logs, True), (metrics, True)):
+            t.connect(api_leads, write=write)
+
+        sending.connect_producer(api_campaigns)
+        api_campaigns.add_environment("SES_FROM_EMAIL", config.ses.from_email)
+        api_campaigns.add_environment("SES_IDENTITY_DOMAIN", config.ses.identity_domain)
+        for t, write in ((campaigns, True), (templates, True), (leads, False), (settings, False)):
+            t.connect(api_campaigns, write=write)
+
+        for t in (metrics, campaigns):
+            t.connect(api_metrics)
+
+        # HTTP API: Cognito JWT on every route but /health and /unsubscribe
+        users = UserPool(self, "users", naming=naming, protect=config.protect_data) if config.api_auth == "cognito" else None
+        api = HttpApi(self, "http-api", naming=naming, region=config.region, user_pool=users, props=ApiProps(
+            cors_origins=config.cors_origins, auth=config.api_auth, throttle_rate=config.api_throttle_rate,
+            throttle_burst=config.api_throttle_burst, log_retention_days=config.log_retention_days))
+        api.add_routes(api_metrics, "GET /health", public=True)
+        api.add_routes(api_leads, "GET /unsubscribe", "POST /unsubscribe", public=True)
+        api.add_routes(api_leads, "GET /leads", "POST /leads", "GET /leads/{id}", "PUT /leads/{id}",
+                       "DELETE /leads/{id}", "GET /leads/{id}/history")
+        api.add_routes(lead_import, "POST /leads/import")
+        api.add_routes(api_campaigns, "GET /campaigns", "POST /campaigns", "GET /campaigns/{id}", "PUT /campaigns/{id}",
+                       "POST /campaigns/{id}/start", "POST /campaigns/{id}/pause", "POST /campaigns/{id}/abort",
+                       "GET /templates", "POST /templates", "GET /templates/{id}", "PUT /templates/{id}",
+                       "DELETE /templates/{id}")
+        api.add_routes(api_metrics, "GET /metrics/dashboard", "GET /metrics/campaign/{id}")
+        api_leads.add_environment("UNSUBSCRIBE_BASE_URL", f"{api.url}unsubscribe")
+        send_email.add_environment("UNSUBSCRIBE_BASE_URL", f"{api.url}unsubscribe")
+        for fn in fns.values():  # connections are complete: write each derived policy and environment once
+            fn.seal()
+
+        # Monitoring and cost
+        monitoring = Monitoring(self, "monitoring", naming=naming, alarm_email=config.alarm_email, region=config.region)
+        for fn in fns.values():
+            monitoring.alarm(f"{fn.props.name}-errors", fn.metric_errors(), threshold=10,
+                             comparison="GreaterThanThreshold", description=f"{fn.function_name}: more than 10 errors in 5 minutes")
+            monitoring.alarm(f"{fn.props.name}-duration", fn.metric_duration(), threshold=0.8 * fn.props.timeout * 1000,
+                             comparison="GreaterThanThreshold",
+                             description=f"{fn.function_name}: average duration above 80 % of its {fn.props.timeout} s timeout")
+            monitoring.alarm(f"{fn.props.name}-async-dlq", fn.async_dlq_ref.metric_visible_messages(), threshold=0,
+                             comparison="GreaterThanThreshold", description=f"{fn.function_name}: failed async invocations")
+        for t in (leads, campaigns, templates, logs, metrics, settings):
+            monitoring.alarm(f"{t.props.name}-throttles", t.metric_throttle_events(), threshold=0,
+                             comparison="GreaterThanThreshold", description=f"{t.table_name}: throttled requests")
+        work_queues: list[QueueRef] = [sending, verification, ses.feedback_queue]
+        for q in work_queues:
+            monitoring.alarm(f"{q.short_name}-age", q.metric_age_of_oldest_message(), threshold=3600,
+                             comparison="GreaterThanThreshold", description=f"{q.queue_name}: a message waited over an hour")
+            if q.dlq is not None:
+                monitoring.alarm(f"{q.short_name}-dlq", q.dlq.metric_visible_messages(), threshold=0,
+                                 comparison="GreaterThanThreshold", description=f"{q.queue_name}: messages in the DLQ")
+        monitoring.alarm("api-5xx", api.metric_server_errors(), threshold=0, comparison="GreaterThanThreshold",
+                         description="HTTP API answered 5xx")
+        monitoring.alarm_ses_reputation()
+        monitoring.add_graph("Lambda invocations", [fn.metric_invocations() for fn in fns.values()])
+        monitoring.add_graph("Lambda errors", [fn.metric_errors() for fn in fns.values()])
+        monitoring.add_graph("Lambda duration (avg ms)", [fn.metric_duration() for fn in fns.values()])
+        monitoring.add_graph("DynamoDB consumed capacity", [
+            t.metric(name) for t in (leads, campaigns, templates, logs, metrics, settings)
+            for name in ("ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits")])
+        monitoring.add_graph("DynamoDB throttles", [
+            t.metric(name) for t in (leads, campaigns, templates, logs, metrics, settings)
+            for name in ("ReadThrottleEvents", "WriteThrottleEvents")])
+        monitoring.add_graph("Queue depth", [q.metric_visible_messages() for q in work_queues])
+        monitoring.add_graph("Queue age of oldest message (s)", [q.metric_age_of_oldest_message() for q in work_queues])
+        monitoring.add_graph("API latency (p90 ms) and errors", [api.metric_latency(), api.metric("4xx"), api.metric_server_errors()])
+        monitoring.add_graph("SES", [Metric("AWS/SES", name) for name in ("Send", "Delivery", "Bounce", "Complaint")])
+        monitoring.dashboard()
+        monitoring.budget(config.monthly_budget_usd)
+
+        # Outputs
+        outputs = {
+            "api_url": api.url,
+            "dashboard_url": monitoring.dashboard_url,
+            "sending_queue_url": sending.url,
+            "verification_queue_url": verification.url,
+            "feedback_queue_url": ses.feedback_queue.url,
+            **{f"{t.props.name}_table": t.table_name for t in (leads, campaigns, templates, logs, metrics, settings)},
+        }
+        if users is not None:
+            outputs |= {"user_pool_id": users.pool.id, "user_pool_client_id": users.client.id}
+        for key, value in outputs.items():
+            tf.TerraformOutput(self, key, value=value)
 
 
 def build(app: tf.App, config: AppConfig, archive: Archive) -> None:

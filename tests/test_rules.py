@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -31,8 +32,11 @@ def findings_of(rule_id: str, plan: dict[str, Any]) -> list[rules.Finding]:
     return rules.run(plan, [selected])
 
 
+FOUNDATION_RULES = ("tags-default", "provider-source", "backend-per-stage")
+
+
 def test_the_good_plan_passes_every_foundation_rule() -> None:
-    assert rules.run(good_stage_plan()) == []
+    assert [f for rule_id in FOUNDATION_RULES for f in findings_of(rule_id, good_stage_plan())] == []
 
 
 def broken(mutate) -> dict[str, Any]:
@@ -64,3 +68,64 @@ def test_every_synthesized_stack_passes_every_rule(synth: Synth) -> None:
     assert {name: rules.run(synth.stack(name)) for name in synth.stack_names} == {
         name: [] for name in synth.stack_names
     }
+
+
+# -- infrastructure rules: the real dev plan passes; one mutation each makes it fail -------------
+def first(plan: dict[str, Any], type_: str, where=lambda body: True) -> dict[str, Any]:
+    return next(body for _, _, body in rules.resources(plan, type_) if where(body))
+
+
+def _policy(plan: dict[str, Any], statement: dict[str, Any]) -> None:
+    body = first(plan, "aws_iam_role_policy")
+    document = json.loads(body["policy"])
+    document["Statement"].append(statement)
+    body["policy"] = json.dumps(document)
+
+
+def _queue(plan: dict[str, Any]) -> dict[str, Any]:
+    return first(plan, "aws_sqs_queue", lambda q: q["name"].endswith("-sending"))
+
+
+INFRA_CASES = [
+    ("function-safety", lambda p: first(p, "aws_lambda_function").pop("reserved_concurrent_executions"), "reserved concurrency"),
+    ("function-safety", lambda p: first(p, "aws_lambda_function").pop("dead_letter_config"), "DLQ"),
+    ("function-safety", lambda p: first(p, "aws_lambda_function")["tracing_config"].update(mode="PassThrough"), "X-Ray"),
+    ("function-safety", lambda p: first(p, "aws_lambda_function").update(runtime="nodejs20.x"), "want python3.13"),
+    ("queue-safety", lambda p: _queue(p).update(visibility_timeout_seconds=60), "visibility 60s < 6 x"),
+    ("queue-safety", lambda p: _queue(p).pop("redrive_policy"), "without a DLQ"),
+    ("queue-safety", lambda p: _queue(p).update(redrive_policy=json.dumps({"deadLetterTargetArn": "x", "maxReceiveCount": 9})), "maxReceiveCount 9"),
+    ("queue-safety", lambda p: _queue(p).pop("sqs_managed_sse_enabled"), "not encrypted"),
+    ("queue-safety", lambda p: first(p, "aws_lambda_event_source_mapping").pop("function_response_types"), "partial batch"),
+    ("table-safety", lambda p: first(p, "aws_dynamodb_table")["point_in_time_recovery"].update(enabled=False), "point-in-time"),
+    ("table-safety", lambda p: first(p, "aws_dynamodb_table").update(billing_mode="PROVISIONED"), "on-demand"),
+    ("iam-least-privilege", lambda p: _policy(p, {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "x"}), "wildcard action"),
+    ("iam-least-privilege", lambda p: _policy(p, {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}), '"Resource": "*"'),
+    ("routes-auth", lambda p: first(p, "aws_apigatewayv2_route", lambda r: r["route_key"] == "GET /leads").update(authorization_type="NONE"), "without the JWT"),
+    ("routes-auth", lambda p: first(p, "aws_apigatewayv2_route", lambda r: r["route_key"] == "GET /health").update(authorization_type="JWT", authorizer_id="x"), "public route"),
+    ("alarms-cover", lambda p: p["resource"]["aws_cloudwatch_metric_alarm"].pop(next(k for k in p["resource"]["aws_cloudwatch_metric_alarm"] if "send-email-errors" in k)), "no alarm on Errors"),
+    ("alarms-cover", lambda p: p["resource"]["aws_cloudwatch_metric_alarm"].pop(next(k for k in p["resource"]["aws_cloudwatch_metric_alarm"] if "sending-dlq" in k)), "ApproximateNumberOfMessagesVisible"),
+    ("budget-alerts", lambda p: first(p, "aws_budgets_budget")["notification"].pop(), "missing notifications"),
+    ("budget-alerts", lambda p: p["resource"].pop("aws_budgets_budget"), "no budget"),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "mutate", "message"), INFRA_CASES, ids=[f"{c[0]}:{c[2]}" for c in INFRA_CASES])
+def test_each_infrastructure_rule_catches_its_violation(synth: Synth, rule_id: str, mutate, message: str) -> None:
+    # Given the real dev plan, which passes the rule
+    plan = copy.deepcopy(synth.stage("dev"))
+    assert findings_of(rule_id, plan) == []
+    # When broken in one way / Then the rule reports it
+    mutate(plan)
+    found = findings_of(rule_id, plan)
+    assert found and any(message in f.message for f in found), found
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda p: first(p, "aws_dynamodb_table").update(deletion_protection_enabled=False),
+    lambda p: first(p, "aws_dynamodb_table").pop("lifecycle"),
+])
+def test_prod_tables_must_be_protected(synth: Synth, mutate) -> None:
+    plan = copy.deepcopy(synth.stage("prod"))
+    assert findings_of("table-safety", plan) == []
+    mutate(plan)
+    assert findings_of("table-safety", plan)

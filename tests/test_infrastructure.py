@@ -1,0 +1,225 @@
+"""SPEC §4–§6 resources, asserted on every stage's synthesized JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from modules.rules import referenced, resources
+from tests.synth import STAGES, Synth, run_synth
+
+# SPEC §4 function table: (concurrency, timeout s, memory MB)
+SPEC_FUNCTIONS = {
+    "send-email": (5, 30, 256),
+    "verify-email": (3, 15, 256),
+    "process-feedback": (10, 10, 128),
+    "lead-import": (2, 60, 512),
+    "api-leads": (10, 10, 256),
+    "api-campaigns": (10, 10, 256),
+    "api-metrics": (10, 10, 256),
+}
+# SPEC §4 tables: (partition key, sort key, {index: partition key})
+SPEC_TABLES = {
+    "leads": ("id", None, {"email-index": "email", "status-index": "status"}),
+    "campaigns": ("id", None, {}),
+    "templates": ("id", None, {}),
+    "logs": ("campaignId", "timestamp", {"lead-index": "leadId"}),
+    "metrics": ("campaignId", "date", {}),
+    "settings": ("key", None, {}),
+}
+SPEC_ROUTES = {
+    "GET /health", "GET /leads", "POST /leads", "POST /leads/import", "GET /leads/{id}", "PUT /leads/{id}",
+    "DELETE /leads/{id}", "GET /leads/{id}/history", "GET /campaigns", "POST /campaigns", "GET /campaigns/{id}",
+    "PUT /campaigns/{id}", "POST /campaigns/{id}/start", "POST /campaigns/{id}/pause", "POST /campaigns/{id}/abort",
+    "GET /templates", "POST /templates", "GET /templates/{id}", "PUT /templates/{id}", "DELETE /templates/{id}",
+    "GET /metrics/dashboard", "GET /metrics/campaign/{id}", "GET /unsubscribe", "POST /unsubscribe",
+}
+
+
+@pytest.fixture(scope="module")
+def greenfield(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """A new account: SES resources created, DNS records in a zone, and dev without auth."""
+    outdir = tmp_path_factory.mktemp("greenfield") / "out"
+    env = {"PIVOTR_SES_CREATE": "true", "PIVOTR_ROUTE53_ZONE_ID": "Z0123456789", "PIVOTR_DEV_API_AUTH": "none"}
+    return Synth(outdir=outdir, stdout=run_synth(outdir, env=env))
+
+
+def policy_of(synth: Synth, stage: str, fn: str) -> list[dict]:
+    plan = synth.stage(stage)
+    [body] = [b for _, _, b in resources(plan, "aws_iam_role_policy") if b["name"] == f"pivotr-mailer-{stage}-{fn}"]
+    return json.loads(body["policy"])["Statement"]
+
+
+def actions_on(statements: list[dict], fragment: str) -> set[str]:
+    found: set[str] = set()
+    for s in statements:
+        targets = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+        if any(fragment in t for t in targets):
+            found |= set(s["Action"])
+    return found
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_functions_have_the_spec_settings(synth: Synth, stage: str) -> None:
+    for name, (concurrency, timeout, memory) in SPEC_FUNCTIONS.items():
+        fn = synth.function(stage, name)
+        assert (fn["reserved_concurrent_executions"], fn["timeout"], fn["memory_size"]) == (concurrency, timeout, memory), name
+        assert (fn["runtime"], fn["architectures"]) == ("python3.13", ["arm64"])
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_tables_have_the_spec_keys_and_indexes(synth: Synth, stage: str) -> None:
+    tables = {b["name"]: b for _, _, b in resources(synth.stage(stage), "aws_dynamodb_table")}
+    assert set(tables) == {f"pivotr-mailer-{stage}-{t}" for t in SPEC_TABLES}
+    for name, (pk, sk, indexes) in SPEC_TABLES.items():
+        table = tables[f"pivotr-mailer-{stage}-{name}"]
+        assert (table["hash_key"], table.get("range_key")) == (pk, sk)
+        assert {i["name"]: i["hash_key"] for i in table.get("global_secondary_index", [])} == indexes
+        assert table["deletion_protection_enabled"] is (stage == "prod")
+        assert ("lifecycle" in table) is (stage == "prod")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_work_queues_dead_letter_after_the_spec_receives(synth: Synth, stage: str) -> None:
+    plan = synth.stage(stage)
+    queues = {b["name"]: b for _, _, b in resources(plan, "aws_sqs_queue")}
+    for name, receives, consumer_timeout in (("sending", 3, 30), ("verification", 2, 15)):
+        queue = queues[f"pivotr-mailer-{stage}-{name}"]
+        redrive = json.loads(queue["redrive_policy"])
+        assert redrive["maxReceiveCount"] == receives
+        assert referenced(plan, redrive["deadLetterTargetArn"])["message_retention_seconds"] == 14 * 24 * 3600
+        assert queue["visibility_timeout_seconds"] >= 6 * consumer_timeout
+
+
+def test_sqs_sources_report_partial_failures_within_reserved_concurrency(synth: Synth) -> None:
+    plan = synth.stage("dev")
+    mappings = [b for _, _, b in resources(plan, "aws_lambda_event_source_mapping")]
+    assert len(mappings) == 3  # sending, verification, SES feedback
+    for mapping in mappings:
+        fn = referenced(plan, mapping["function_name"])
+        assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
+        assert mapping["batch_size"] == 10 and mapping["maximum_batching_window_in_seconds"] >= 1
+        assert mapping["scaling_config"]["maximum_concurrency"] <= max(2, fn["reserved_concurrent_executions"])
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_routes_are_the_spec_routes_with_jwt_on_all_but_public_ones(synth: Synth, stage: str) -> None:
+    routes = {b["route_key"]: b for _, _, b in resources(synth.stage(stage), "aws_apigatewayv2_route")}
+    assert set(routes) == SPEC_ROUTES
+    for key, route in routes.items():
+        public = key in {"GET /health", "GET /unsubscribe", "POST /unsubscribe"}
+        assert route["authorization_type"] == ("NONE" if public else "JWT"), key
+
+
+def test_a_stage_may_run_without_auth_only_when_it_says_so(greenfield: Synth) -> None:
+    routes = [b for _, _, b in resources(greenfield.stage("dev"), "aws_apigatewayv2_route")]
+    assert {r["authorization_type"] for r in routes} == {"NONE"}
+    assert not list(resources(greenfield.stage("dev"), "aws_cognito_user_pool"))
+    # while staging and prod keep the authorizer
+    assert list(resources(greenfield.stage("prod"), "aws_apigatewayv2_authorizer"))
+
+
+def test_user_pool_admits_admin_created_users_only(synth: Synth) -> None:
+    [pool] = [b for _, _, b in resources(synth.stage("prod"), "aws_cognito_user_pool")]
+    assert pool["admin_create_user_config"]["allow_admin_create_user_only"] is True
+
+
+def test_api_invoke_permissions_are_scoped_to_the_api(synth: Synth) -> None:
+    permissions = [b for _, _, b in resources(synth.stage("dev"), "aws_lambda_permission")]
+    functions = {p["function_name"] for p in permissions}
+    assert functions == {f"pivotr-mailer-dev-{f}" for f in ("api-leads", "api-campaigns", "api-metrics", "lead-import")}
+    for permission in permissions:
+        assert permission["principal"] == "apigateway.amazonaws.com"
+        assert permission["source_arn"].startswith("${aws_apigatewayv2_api.") and permission["source_arn"].endswith(".execution_arn}/*/*")
+
+
+def test_send_email_may_send_only_from_the_identity_through_the_configuration_set(synth: Synth) -> None:
+    statements = policy_of(synth, "dev", "send-email")
+    [ses] = [s for s in statements if "ses:SendEmail" in s["Action"]]
+    assert ses["Action"] == ["ses:SendEmail"]
+    account = r"\$\{data\.aws_caller_identity\.[A-Za-z0-9_-]+\.account_id\}"
+    [config_set, identity] = sorted(ses["Resource"])
+    assert re.fullmatch(rf"arn:aws:ses:ap-south-1:{account}:configuration-set/pivotr-mailer", config_set)
+    assert re.fullmatch(rf"arn:aws:ses:ap-south-1:{account}:identity/pivotr\.example\.com", identity)
+
+
+def test_each_function_reads_only_its_own_secret(synth: Synth) -> None:
+    assert actions_on(policy_of(synth, "dev", "verify-email"), "secretsmanager_secret.secret-verifier") == {"secretsmanager:GetSecretValue"}
+    assert actions_on(policy_of(synth, "dev", "verify-email"), "secret-unsubscribe") == set()
+    assert actions_on(policy_of(synth, "dev", "api-metrics"), "secretsmanager") == set()
+
+
+def test_read_only_functions_cannot_write(synth: Synth) -> None:
+    writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+    assert not actions_on(policy_of(synth, "dev", "api-metrics"), "aws_dynamodb_table") & writes
+
+
+def test_environment_names_only_what_the_function_touches(synth: Synth) -> None:
+    env = synth.function_environment("dev", "api-metrics")
+    assert {k for k in env if k.endswith("_TABLE")} == {"METRICS_TABLE", "CAMPAIGNS_TABLE"}
+    assert not any(k.endswith(("_QUEUE_URL", "_SECRET_ARN")) for k in env)
+    send = synth.function_environment("dev", "send-email")
+    assert {"SENDING_QUEUE_URL", "UNSUBSCRIBE_SIGNING_KEY_SECRET_ARN", "SES_CONFIGURATION_SET"} <= set(send)
+
+
+def test_existing_ses_resources_are_referenced_not_recreated(synth: Synth) -> None:
+    plan = synth.stage("dev")
+    for created in ("aws_sesv2_email_identity", "aws_sesv2_configuration_set", "aws_sns_topic_subscription"):
+        assert not [b for _, _, b in resources(plan, created) if b.get("protocol") != "email"], created
+    assert [b["name"] for b in plan["data"]["aws_sqs_queue"].values()] == ["pivotr-mailer-dev-ses-feedback"]
+
+
+def test_greenfield_creates_ses_wiring_that_admits_only_its_topic(greenfield: Synth) -> None:
+    plan = greenfield.stage("staging")
+    [destination] = [b for _, _, b in resources(plan, "aws_sesv2_configuration_set_event_destination")]
+    assert set(destination["event_destination"]["matching_event_types"]) == {
+        "BOUNCE", "COMPLAINT", "DELIVERY", "REJECT", "OPEN", "CLICK", "DELIVERY_DELAY"}
+    [queue_policy] = [json.loads(b["policy"]) for _, _, b in resources(plan, "aws_sqs_queue_policy")]
+    [statement] = queue_policy["Statement"]
+    assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == destination["event_destination"]["sns_destination"]["topic_arn"]
+    feedback = {b["name"]: b for _, _, b in resources(plan, "aws_sqs_queue")}["pivotr-mailer-staging-ses-feedback"]
+    assert json.loads(feedback["redrive_policy"])["maxReceiveCount"] <= 5
+    records = {b["type"] + " " + b["name"] for _, _, b in resources(plan, "aws_route53_record")}
+    assert "TXT pivotr.example.com" in records and "TXT _dmarc.pivotr.example.com" in records
+    assert sum(r.startswith("CNAME") for r in records) == 3
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_secrets_have_no_value_in_the_plan(synth: Synth, stage: str) -> None:
+    plan = synth.stage(stage)
+    assert len(list(resources(plan, "aws_secretsmanager_secret"))) == 2
+    assert not list(resources(plan, "aws_secretsmanager_secret_version"))
+
+
+def test_monitoring_alarms_and_budget(synth: Synth) -> None:
+    plan = synth.stage("prod")
+    alarms = {b["alarm_name"]: b for _, _, b in resources(plan, "aws_cloudwatch_metric_alarm")}
+    errors = alarms["pivotr-mailer-prod-send-email-errors"]
+    assert (errors["threshold"], errors["period"], errors["comparison_operator"]) == (10, 300, "GreaterThanThreshold")
+    assert alarms["pivotr-mailer-prod-send-email-duration"]["threshold"] == 0.8 * 30 * 1000
+    assert alarms["pivotr-mailer-prod-sending-age"]["threshold"] == 3600
+    assert alarms["pivotr-mailer-prod-ses-bounce-rate"]["threshold"] == 0.05
+    assert alarms["pivotr-mailer-prod-ses-complaint-rate"]["threshold"] == 0.001
+    assert "pivotr-mailer-prod-api-5xx" in alarms
+    [budget] = [b for _, _, b in resources(plan, "aws_budgets_budget")]
+    assert budget["limit_amount"] == "200" and budget["cost_filter"][0]["values"] == ["user:Environment$prod"]
+    [monitor] = [b for _, _, b in resources(plan, "aws_ce_anomaly_monitor")]
+    assert json.loads(monitor["monitor_specification"])["Tags"]["Values"] == ["prod"]
+    assert list(resources(plan, "aws_ce_anomaly_subscription"))
+    assert list(resources(plan, "aws_cloudwatch_dashboard"))
+
+
+def test_outputs_name_what_a_frontend_and_operator_need(synth: Synth) -> None:
+    assert {"api_url", "user_pool_id", "user_pool_client_id", "dashboard_url", "sending_queue_url",
+            "verification_queue_url", "leads_table"} <= set(synth.stage("dev")["output"])
+
+
+def test_openapi_document_describes_exactly_the_synthesized_routes(synth: Synth, root: Path) -> None:
+    document = json.loads((root / "docs" / "openapi.json").read_text())
+    documented = {f"{method.upper()} {path}" for path, item in document["paths"].items() for method in item}
+    routes = {b["route_key"] for _, _, b in resources(synth.stage("dev"), "aws_apigatewayv2_route")}
+    assert documented == routes
