@@ -21,7 +21,7 @@ from pathlib import Path
 from modules import rules, tf  # tf first: loads only the provider submodules we use
 from modules.config import AppConfig, ConfigError, StageConfig, StateBackend, load
 from modules.api import ApiProps, HttpApi, UserPool
-from modules.catalog import FUNCTIONS, TABLES
+from modules.catalog import FUNCTIONS, POWERTOOLS_LAYER_PARAMETER, TABLES
 from modules.function import LambdaCode, PythonFunction
 from modules.metrics import Metric
 from modules.monitoring import Monitoring
@@ -83,9 +83,10 @@ class MailerStack(AwsStack):
 
         # Functions
         code = LambdaCode(self, "lambda-code", archive=archive)
+        powertools = tf.DataAwsSsmParameter(self, "powertools-layer", name=POWERTOOLS_LAYER_PARAMETER).insecure_value  # a public, non-secret ARN
         fns = {
             props.name: PythonFunction(self, props.name, props=props, code=code, naming=naming,
-                                       log_retention_days=config.log_retention_days)
+                                       log_retention_days=config.log_retention_days, layers=(powertools,))
             for props in FUNCTIONS
         }
         send_email, verify_email, process_feedback = fns["send-email"], fns["verify-email"], fns["process-feedback"]

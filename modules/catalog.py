@@ -5,6 +5,12 @@ from __future__ import annotations
 from modules.function import FunctionProps
 from modules.tables import Index, TableProps
 
+# Powertools for AWS Lambda comes from its public layer, resolved from the public SSM parameter
+# of exactly this version, which must equal the version Pipfile.lock installs for the tests
+# (tests/test_catalog.py checks it).
+POWERTOOLS_VERSION = "3.37.0"
+POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/arm64/python3.13/{POWERTOOLS_VERSION}"
+
 # Order matters only for reading; main.py unpacks them by position.
 TABLES: tuple[TableProps, ...] = (
     TableProps(

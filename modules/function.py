@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from modules import tf
 from modules.iam import PolicyDocument, Statement, assume_role_policy
@@ -79,7 +80,7 @@ class PythonFunction(tf.Construct):
         code: LambdaCode,
         naming: Naming,
         log_retention_days: int,
-        layers: tuple[str, ...] = (),
+        layers: tuple[str, ...] = (),  # layer version ARNs (Powertools)
     ) -> None:
         super().__init__(scope, id)
         self.props = props
@@ -142,9 +143,15 @@ class PythonFunction(tf.Construct):
             dead_letter_config=tf.LambdaFunctionDeadLetterConfig(target_arn=self.async_dlq_ref.arn),
             depends_on=[self.log_group],
         )
-        # Tokens read once: each read is a round trip to the jsii kernel.
-        self.arn: str = self.function.arn
-        self.invoke_arn: str = self.function.invoke_arn
+
+    # Tokens are read once and only when used: each read is a round trip to the jsii kernel.
+    @cached_property
+    def arn(self) -> str:
+        return self.function.arn
+
+    @cached_property
+    def invoke_arn(self) -> str:
+        return self.function.invoke_arn
 
     # -- identity -------------------------------------------------------------------------------
     def add_to_policy(self, statement: Statement) -> None:
