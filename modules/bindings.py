@@ -7,12 +7,16 @@ submodule imports only ``cdktf_cdktf_provider_aws._jsii``, which loads the jsii
 assembly. So we register the package *without running its ``__init__``* and let
 the ordinary import system load ``_jsii`` and the submodules we name.
 
+The Node.js side of jsii has the same problem: the provider's ``lib/index.js``
+requires every resource module (~3 s of compiling). ``lazy_exports.js`` is
+preloaded into the jsii kernel process and turns those exports into getters.
+
 Safety:
 - Only for the exact bindings version whose output the tests compare
   byte-for-byte with the ordinary import (``tests/test_fast_import.py``);
   any other version takes the ordinary import.
 - If the package is already imported (by anyone, the ordinary way), it is used
-  as it is.
+  as it is; if the jsii kernel already runs, its Node.js side stays as it is.
 - ``from cdktf_cdktf_provider_aws import x`` still works afterwards: Python
   imports ``x`` as a submodule when the package has no such attribute.
 """
@@ -22,14 +26,17 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import os
 import sys
 import types
+from pathlib import Path
 
 PACKAGE = "cdktf_cdktf_provider_aws"
 DISTRIBUTION = "cdktf-cdktf-provider-aws"
 VERIFIED_VERSION = "21.22.1"  # the version tests/test_fast_import.py proves identical
 
 _PARTIAL_MARKER = "__pivotr_partial_import__"
+LAZY_EXPORTS_JS = Path(__file__).with_name("lazy_exports.js")
 
 
 def is_partial() -> bool:
@@ -60,8 +67,34 @@ def prime() -> str:
     setattr(package, _PARTIAL_MARKER, True)
     sys.modules[PACKAGE] = package
     try:
-        importlib.import_module(f"{PACKAGE}._jsii")  # loads the jsii assembly once
+        with _lazy_node_exports():
+            importlib.import_module(f"{PACKAGE}._jsii")  # starts the kernel if needed; loads the assembly
     except BaseException:
         del sys.modules[PACKAGE]
         raise
     return "fast"
+
+
+def kernel_started() -> bool:
+    """Whether a jsii assembly was loaded, i.e. the Node.js kernel process already runs."""
+    return any(name.endswith("._jsii") for name in sys.modules)
+
+
+class _lazy_node_exports:
+    """While the kernel starts, preload ``lazy_exports.js`` into it (through NODE_OPTIONS).
+
+    The variable is restored right after, so nothing else this process starts inherits it.
+    """
+
+    def __enter__(self) -> None:
+        self.before = os.environ.get("NODE_OPTIONS")
+        if kernel_started() or '"' in str(LAZY_EXPORTS_JS):
+            return
+        option = f'--require "{LAZY_EXPORTS_JS}"'
+        os.environ["NODE_OPTIONS"] = f"{self.before} {option}" if self.before else option
+
+    def __exit__(self, *exc: object) -> None:
+        if self.before is None:
+            os.environ.pop("NODE_OPTIONS", None)
+        else:
+            os.environ["NODE_OPTIONS"] = self.before
