@@ -164,12 +164,7 @@ def _load_stage(default: StageConfig, environ: Mapping[str, str]) -> StageConfig
         target, name = (ses_values, dotted[4:]) if dotted.startswith("ses.") else (values, dotted)
         current = getattr(default.ses, name) if target is ses_values else getattr(default, name)
         target[name] = _coerce(variable, raw, current)
-    try:
-        return replace(default, ses=replace(default.ses, **ses_values), **values)
-    except ConfigError:
-        raise
-    except (TypeError, ValueError) as error:  # pragma: no cover - _coerce already types values
-        raise ConfigError(str(error)) from error
+    return replace(default, ses=replace(default.ses, **ses_values), **values)
 
 
 def _coerce(variable: str, raw: str, current: object) -> object:

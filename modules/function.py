@@ -60,10 +60,7 @@ class LambdaCode(tf.Construct):
         super().__init__(scope, id)
         self.archive = archive
         self.asset = tf.TerraformAsset(self, "archive", path=str(archive.path), type=tf.AssetType.FILE)
-
-    @property
-    def path(self) -> str:
-        return self.asset.path
+        self.path: str = self.asset.path  # read once: each read is a jsii round trip
 
     @property
     def hash(self) -> str:

@@ -14,6 +14,7 @@ BUDGET_FORECAST_ALERTS = (100,)  # percent, forecasted spend
 ANOMALY_IMPACT_USD = 10  # USD: smallest anomaly worth an alert
 SES_BOUNCE_RATE_ALARM = 0.05  # AWS starts reviewing an account at 5 %
 SES_COMPLAINT_RATE_ALARM = 0.001  # ... and at 0.1 % complaints
+SIMPLE_STATISTICS = frozenset({"Sum", "Average", "Maximum", "Minimum", "SampleCount"})
 
 
 class Monitoring(tf.Construct):
@@ -59,11 +60,12 @@ class Monitoring(tf.Construct):
             ]
             alarm = tf.CloudwatchMetricAlarm(self, short_name, metric_query=queries, **common)
         else:
+            simple = metric.statistic in SIMPLE_STATISTICS  # others are percentiles such as p90
             alarm = tf.CloudwatchMetricAlarm(
                 self, short_name, namespace=metric.namespace, metric_name=metric.name,
-                dimensions=metric.dimensions or None, period=metric.period, statistic=metric.statistic
-                if metric.statistic in ("Sum", "Average", "Maximum", "Minimum", "SampleCount") else None,
-                extended_statistic=None if metric.statistic in ("Sum", "Average", "Maximum", "Minimum", "SampleCount") else metric.statistic,
+                dimensions=metric.dimensions or None, period=metric.period,
+                statistic=metric.statistic if simple else None,
+                extended_statistic=None if simple else metric.statistic,
                 **common,
             )
         self.alarms.append(name)
