@@ -1,7 +1,15 @@
-"""api-campaigns: placeholder until its issue lands (answers 501)."""
+"""api-campaigns: /campaigns… and /templates…"""
 
-from pivotr.pending import not_implemented
+from aws_lambda_powertools import Logger, Tracer
+
+from pivotr.env import CampaignsEnv
+from pivotr.routes.campaigns import build
+
+logger, tracer = Logger(), Tracer()
+app = build(CampaignsEnv.load())
 
 
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
 def handler(event: dict, context: object) -> dict:
-    return not_implemented(event)
+    return app.resolve(event, context)

@@ -1,7 +1,15 @@
-"""api-leads: placeholder until its issue lands (answers 501)."""
+"""api-leads: /leads… (and, with the sending issue, /unsubscribe)."""
 
-from pivotr.pending import not_implemented
+from aws_lambda_powertools import Logger, Tracer
+
+from pivotr.env import LeadsEnv
+from pivotr.routes.leads import build
+
+logger, tracer = Logger(), Tracer()
+app = build(LeadsEnv.load())
 
 
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
 def handler(event: dict, context: object) -> dict:
-    return not_implemented(event)
+    return app.resolve(event, context)

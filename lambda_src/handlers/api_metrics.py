@@ -1,16 +1,12 @@
-"""api-metrics: GET /health (metrics routes arrive with the API issue)."""
+"""api-metrics: /health and /metrics…"""
 
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
-logger = Logger()
-tracer = Tracer()
-app = APIGatewayHttpResolver()
+from pivotr.env import MetricsEnv
+from pivotr.routes.metrics import build
 
-
-@app.get("/health")
-def health() -> dict[str, str]:
-    return {"status": "ok"}
+logger, tracer = Logger(), Tracer()
+app = build(MetricsEnv.load())
 
 
 @logger.inject_lambda_context

@@ -1,20 +1,78 @@
 from __future__ import annotations
 
-import pytest
+import importlib
+import os
+import sys
+from collections.abc import Callable, Iterator
+from types import ModuleType
 
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests.aws import create_tables, resolve_environment
 from tests.synth import Synth
+
+STAGE = "dev"
+
+
+@pytest.fixture(scope="session")
+def aws() -> Iterator[None]:
+    """One mocked AWS account for the handler tests; no credentials or network are ever used."""
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="ap-south-1")
+    with mock_aws():
+        yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def tables(aws: None, synth: Synth) -> Iterator[list[str]]:
+    """The dev stage's tables, created from the plan and empty for each test."""
+    names = create_tables(synth.stage(STAGE))
+    yield names
+    client = boto3.client("dynamodb")
+    for name in names:
+        client.delete_table(TableName=name)
+
+
+@pytest.fixture
+def handler_module(tables: list[str], synth: Synth, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], ModuleType]:
+    """Import a handler module with its function's environment exactly as the dev plan defines it."""
+
+    def load(short_name: str) -> ModuleType:
+        env = resolve_environment(synth.stage(STAGE), synth.function_environment(STAGE, short_name))
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon in tests
+        name = f"handlers.{short_name.replace('-', '_')}"
+        sys.modules.pop(name, None)  # re-read the environment
+        return importlib.import_module(name)
+
+    return load
 
 
 @pytest.fixture
 def function_env(synth: Synth, monkeypatch: pytest.MonkeyPatch):
-    """Apply a function's environment exactly as the dev plan defines it."""
+    """Apply a function's environment exactly as the dev plan defines it (no AWS resources)."""
 
     def apply(short_name: str) -> dict[str, str]:
-        env = synth.function_environment("dev", short_name)
+        env = synth.function_environment(STAGE, short_name)
         for key, value in env.items():
             monkeypatch.setenv(key, value)
-        monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon in tests
+        monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
         monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-south-1")
         return env
 
     return apply
+
+
+@pytest.fixture
+def api(handler_module, synth: Synth):
+    from tests.handlers.api import Api
+
+    return Api(synth.stage(STAGE), handler_module)

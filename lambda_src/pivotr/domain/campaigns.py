@@ -1,0 +1,126 @@
+"""Campaigns: fields, and the state machine draft -> running <-> paused -> completed, aborted."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pivotr.domain.leads import STATUSES, SUPPRESSED, email_problem, normalize_email
+from pivotr.errors import invalid
+from pivotr.validation import Field, validate
+
+EDITABLE = frozenset({"draft", "paused"})
+FINISHED = frozenset({"completed", "aborted"})
+# action -> (states it may start from, state it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "start": (frozenset({"draft", "paused"}), "running"),
+    "pause": (frozenset({"running"}), "paused"),
+    "abort": (frozenset({"draft", "running", "paused"}), "aborted"),
+    "complete": (frozenset({"running"}), "completed"),  # by the sending pipeline, not the API
+}
+MAX_DELAY = 3_600  # seconds between two sends
+MAX_DAILY_LIMIT = 50_000  # e-mails per day
+MAX_LEAD_IDS = 1_000
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_DISPLAY_NAME = re.compile(r"[^\x00-\x1f\x7f\"<>]{1,100}")
+
+
+def _iso_datetime(value: str) -> str | None:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return "must be an ISO 8601 date-time"
+    return None if parsed.tzinfo else "must include a time zone offset, e.g. 2026-12-01T09:00:00+05:30"
+
+
+def _object(fields: dict[str, Field], check=None, *, required: bool = False) -> Field:
+    def problem(value: dict[str, Any]) -> str | None:
+        try:
+            values = validate(value, fields)
+        except Exception as error:  # ApiError: flatten its details into one message
+            details = getattr(error, "details", [])
+            return "; ".join(f"{d['field']} {d['message']}" for d in details) or "is invalid"
+        return check(values) if check else None
+
+    return Field(dict, check=problem, required=required)
+
+
+def _pacing(values: dict[str, Any]) -> str | None:
+    if values["minDelaySeconds"] > values["maxDelaySeconds"]:
+        return "minDelaySeconds must not exceed maxDelaySeconds"
+    return None
+
+
+def _window(values: dict[str, Any]) -> str | None:
+    try:
+        ZoneInfo(values["timeZone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"timeZone {values['timeZone'][:60]!r} is not an IANA time zone"
+    if values["startHour"] == values["endHour"]:
+        return "startHour and endHour must differ"
+    return None
+
+
+def _audience(values: dict[str, Any]) -> str | None:
+    if not any(values.get(k) for k in ("statuses", "tags", "leadIds")):
+        return "needs statuses, tags or leadIds"
+    suppressed = sorted(set(values.get("statuses", [])) & SUPPRESSED)
+    if suppressed:
+        return f"statuses {', '.join(suppressed)} are suppressed and are never sent to"
+    return None
+
+
+_HOUR = Field(int, required=True, minimum=0, maximum=23)
+_DELAY = Field(int, required=True, minimum=0, maximum=MAX_DELAY)
+FIELDS = {
+    "name": Field(str, required=True, max_length=200),
+    "templateId": Field(str, required=True, pattern=_ID),
+    "fromEmail": Field(str, required=True, max_length=254, check=email_problem),
+    "fromName": Field(str, pattern=_DISPLAY_NAME, nullable=True),
+    "audience": _object(
+        {
+            "statuses": Field(list, max_length=len(STATUSES), item=Field(str, choices=frozenset(STATUSES))),
+            "tags": Field(list, max_length=50, item=Field(str, max_length=64)),
+            "leadIds": Field(list, max_length=MAX_LEAD_IDS, item=Field(str, pattern=_ID)),
+        },
+        _audience,
+        required=True,
+    ),
+    "startAt": Field(str, max_length=40, check=_iso_datetime, nullable=True),
+    "pacing": _object({"minDelaySeconds": _DELAY, "maxDelaySeconds": _DELAY}, _pacing),
+    "dailyLimit": Field(int, minimum=1, maximum=MAX_DAILY_LIMIT),
+    "sendingWindow": _object(
+        {"startHour": _HOUR, "endHour": _HOUR, "timeZone": Field(str, required=True, max_length=64)}, _window
+    ),
+}
+DEFAULTS = {"pacing": {"minDelaySeconds": 30, "maxDelaySeconds": 120}, "dailyLimit": 500}
+
+
+def _check_sender(values: dict[str, Any], identity_domain: str) -> None:
+    if "fromEmail" not in values:
+        return
+    values["fromEmail"] = normalize_email(values["fromEmail"])
+    domain = values["fromEmail"].rsplit("@", 1)[-1]
+    identity = identity_domain.lower()
+    if domain != identity and not domain.endswith("." + identity):
+        raise invalid([{"field": "fromEmail", "message": f"must be an address under the verified domain {identity}"}])
+
+
+def new_campaign(body: Any, *, id_: str, now: str, identity_domain: str) -> dict[str, Any]:
+    values = validate(body, FIELDS)
+    _check_sender(values, identity_domain)
+    return {**DEFAULTS, **{k: v for k, v in values.items() if v is not None}, "id": id_, "status": "draft",
+            "createdAt": now, "updatedAt": now}
+
+
+def changes(body: Any, *, now: str, identity_domain: str) -> dict[str, Any]:
+    values = validate(body, FIELDS, partial=True)
+    _check_sender(values, identity_domain)
+    return {**values, "updatedAt": now}
+
+
+def transition(action: str) -> tuple[frozenset[str], str]:
+    """The states ``action`` may start from and the state it leads to."""
+    return TRANSITIONS[action]

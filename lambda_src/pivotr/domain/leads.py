@@ -1,0 +1,78 @@
+"""Leads: fields, statuses, e-mail normalization and the deterministic id that makes e-mails unique."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from pivotr.errors import invalid
+from pivotr.validation import Field, validate
+
+STATUSES = ("new", "verifying", "valid", "risky", "invalid", "bounced", "complained", "unsubscribed")
+SUPPRESSED = frozenset({"invalid", "bounced", "complained", "unsubscribed"})  # never sent to
+MAX_EMAIL = 254  # characters (RFC 5321 path limit)
+MAX_TAGS = 50
+MAX_ATTRIBUTES = 50
+_ID_NAMESPACE = uuid.UUID("6f1c8c1e-7d8a-4a55-9a39-2f3c1f6d6c11")  # fixed: ids must never change
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f\"(),:;<>\[\\\]]{1,64}@(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)+[A-Za-z0-9-]{2,63}")
+_TAG = re.compile(r"[\w .:/+-]{1,64}")
+_ATTRIBUTE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+
+
+def normalize_email(raw: str) -> str:
+    """Trimmed and lower-cased: addresses are unique case-insensitively."""
+    return raw.strip().lower()
+
+
+def email_problem(value: Any) -> str | None:
+    if not isinstance(value, str) or not _EMAIL.fullmatch(normalize_email(value)):
+        return "is not a valid e-mail address"
+    return None
+
+
+def lead_id(email: str) -> str:
+    """The lead id follows from the normalized e-mail, so a conditional put makes e-mails unique."""
+    return "ld_" + uuid.uuid5(_ID_NAMESPACE, normalize_email(email)).hex
+
+
+def _attributes_problem(value: Any) -> str | None:
+    if len(value) > MAX_ATTRIBUTES:
+        return f"must have at most {MAX_ATTRIBUTES} keys"
+    for key, item in value.items():
+        if not _ATTRIBUTE_KEY.fullmatch(key):
+            return f"key {key[:70]!r} must start with a letter and use letters, digits or _"
+        if not isinstance(item, str) or len(item) > 1_000:
+            return f"value of {key!r} must be a string of at most 1000 characters"
+    return None
+
+
+FIELDS = {
+    "email": Field(str, required=True, max_length=MAX_EMAIL, check=email_problem),
+    "firstName": Field(str, max_length=100, nullable=True),
+    "lastName": Field(str, max_length=100, nullable=True),
+    "company": Field(str, max_length=200, nullable=True),
+    "customAttributes": Field(dict, check=_attributes_problem),
+    "tags": Field(list, max_length=MAX_TAGS, item=Field(str, max_length=64, pattern=_TAG)),
+    "status": Field(str, choices=frozenset(STATUSES)),
+}
+
+
+def new_lead(body: Any, now: str) -> dict[str, Any]:
+    """A validated lead item from a create request."""
+    values = validate(body, FIELDS)
+    email = normalize_email(values["email"])
+    lead = {"status": "new", "customAttributes": {}, **{k: v for k, v in values.items() if v is not None}}
+    lead.update(id=lead_id(email), email=email, tags=sorted(set(values.get("tags", []))), createdAt=now, updatedAt=now)
+    return lead
+
+
+def changes(body: Any, current: dict[str, Any], now: str) -> dict[str, Any]:
+    """The fields an update request sets (only those present); the e-mail identifies a lead and stays."""
+    values = validate(body, FIELDS, partial=True)
+    if "email" in values and normalize_email(values["email"]) != current["email"]:
+        raise invalid([{"field": "email", "message": "cannot change: the e-mail identifies the lead; create a new lead"}])
+    values.pop("email", None)
+    if "tags" in values:
+        values["tags"] = sorted(set(values["tags"]))
+    return {**values, "updatedAt": now}

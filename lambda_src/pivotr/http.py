@@ -1,0 +1,84 @@
+"""HTTP plumbing shared by the API handlers: one resolver setup, JSON bodies, error envelopes."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+from pivotr.errors import ApiError, invalid, too_large, unsupported_media_type
+
+MAX_BODY = 256 * 1024  # bytes; larger JSON bodies answer 413
+JSON = "application/json"
+
+logger = Logger()
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, set):
+        return sorted(value)
+    raise TypeError(f"cannot serialize {type(value).__name__}")
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=_default, separators=(",", ":"), ensure_ascii=False)
+
+
+def respond(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(status_code=status, content_type=JSON, body=dumps(body), headers=dict(headers or {}))
+
+
+def error_response(error: ApiError) -> Response:
+    return respond(error.status, error.body())
+
+
+def create_app() -> APIGatewayHttpResolver:
+    """A resolver whose every failure is a JSON error envelope, never a stack trace."""
+    app = APIGatewayHttpResolver(serializer=dumps)
+
+    @app.exception_handler(ApiError)
+    def _api_error(error: ApiError) -> Response:
+        return error_response(error)
+
+    @app.not_found
+    def _not_found(_: Exception) -> Response:
+        return error_response(ApiError(404, "NOT_FOUND", "No such route"))
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response:  # a bug: log it whole, answer without details
+        logger.exception("unhandled error")
+        return error_response(ApiError(500, "INTERNAL", "Something went wrong; it has been logged"))
+
+    return app
+
+
+def raw_body(app: APIGatewayHttpResolver) -> bytes:
+    event = app.current_event
+    body = event.body or ""
+    data = base64.b64decode(body) if event.is_base64_encoded else body.encode("utf-8", "surrogatepass")
+    if len(data) > MAX_BODY:
+        raise too_large(MAX_BODY)
+    return data
+
+
+def json_body(app: APIGatewayHttpResolver) -> Any:
+    """The request's JSON body: 415 unless it is JSON, 413 when too large, 400 when malformed."""
+    content_type = (app.current_event.headers or {}).get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != JSON:
+        raise unsupported_media_type(JSON)
+    data = raw_body(app)
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise invalid([{"field": "body", "message": "is not valid UTF-8 JSON"}]) from None
+
+
+def query(app: APIGatewayHttpResolver) -> dict[str, str]:
+    return dict(app.current_event.query_string_parameters or {})

@@ -1,0 +1,133 @@
+"""Routes of api-campaigns: /campaigns (with start, pause, abort) and /templates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+from pivotr.data.dynamo import ConditionFailed, Table
+from pivotr.domain import campaigns, templates
+from pivotr.env import CampaignsEnv
+from pivotr.errors import ApiError, conflict, invalid, not_found
+from pivotr.http import create_app, json_body, query, respond
+from pivotr.routes.common import listing, new_id, now
+from pivotr.validation import path_id
+
+# Called after a campaign entered "running" (start or resume); the sending pipeline plugs in here.
+OnStart = Callable[[dict[str, Any]], None]
+STAMPS = {"start": "startedAt", "pause": "pausedAt", "abort": "abortedAt"}
+
+
+def build(env: CampaignsEnv, on_start: OnStart | None = None) -> APIGatewayHttpResolver:
+    app = create_app()
+    table, template_table = Table(env.campaigns_table), Table(env.templates_table)
+
+    def existing(store: Table, what: str, id_: str) -> dict[str, Any]:
+        item = store.get({"id": path_id(id_)})
+        if item is None:
+            raise not_found(what, id_)
+        return item
+
+    def require_template(template_id: str) -> None:
+        if template_table.get({"id": template_id}) is None:
+            raise invalid([{"field": "templateId", "message": f"template {template_id} does not exist"}])
+
+    def state_conflict(id_: str, action: str) -> ApiError:
+        current = existing(table, "campaign", id_)
+        return conflict("INVALID_STATE", f"Cannot {action} a campaign that is {current['status']}",
+                        currentStatus=current["status"], action=action)
+
+    # -- campaigns ------------------------------------------------------------------------------
+    @app.post("/campaigns")
+    def create() -> Response:
+        campaign = campaigns.new_campaign(json_body(app), id_=new_id("cp"), now=now(),
+                                          identity_domain=env.ses_identity_domain)
+        require_template(campaign["templateId"])
+        table.put_new(campaign)
+        return respond(201, campaign)
+
+    @app.get("/campaigns")
+    def list_campaigns() -> dict[str, Any]:
+        return listing(table, query(app), "campaigns")
+
+    @app.get("/campaigns/<id>")
+    def read(id: str) -> dict[str, Any]:
+        return existing(table, "campaign", id)
+
+    @app.put("/campaigns/<id>")
+    def update(id: str) -> dict[str, Any]:
+        existing(table, "campaign", id)
+        values = campaigns.changes(json_body(app), now=now(), identity_domain=env.ses_identity_domain)
+        if "templateId" in values:
+            require_template(values["templateId"])
+        try:
+            return table.update({"id": id}, values, status_in=campaigns.EDITABLE)
+        except ConditionFailed:
+            raise state_conflict(id, "edit") from None
+
+    def move(id_: str, action: str) -> dict[str, Any]:
+        campaign = existing(table, "campaign", id_)
+        allowed_from, target = campaigns.transition(action)
+        if action == "start" and template_table.get({"id": campaign["templateId"]}) is None:
+            raise conflict("TEMPLATE_MISSING", f"Template {campaign['templateId']} no longer exists",
+                           templateId=campaign["templateId"])
+        stamp = now()
+        values = {"status": target, "updatedAt": stamp, STAMPS[action]: stamp}
+        try:
+            moved = table.update({"id": id_}, values, status_in=allowed_from)
+        except ConditionFailed:
+            raise state_conflict(id_, action) from None
+        if target == "running" and on_start is not None:
+            on_start(moved)
+        return moved
+
+    @app.post("/campaigns/<id>/start")
+    def start(id: str) -> dict[str, Any]:
+        return move(id, "start")
+
+    @app.post("/campaigns/<id>/pause")
+    def pause(id: str) -> dict[str, Any]:
+        return move(id, "pause")
+
+    @app.post("/campaigns/<id>/abort")
+    def abort(id: str) -> dict[str, Any]:
+        return move(id, "abort")
+
+    # -- templates ------------------------------------------------------------------------------
+    @app.post("/templates")
+    def create_template() -> Response:
+        values = templates.validated(json_body(app))
+        stamp = now()
+        template = {**values, "id": new_id("tp"), "createdAt": stamp, "updatedAt": stamp}
+        template_table.put_new(template)
+        return respond(201, template)
+
+    @app.get("/templates")
+    def list_templates() -> dict[str, Any]:
+        return listing(template_table, query(app), "templates")
+
+    @app.get("/templates/<id>")
+    def read_template(id: str) -> dict[str, Any]:
+        return existing(template_table, "template", id)
+
+    @app.put("/templates/<id>")
+    def update_template(id: str) -> dict[str, Any]:
+        current = existing(template_table, "template", id)
+        values = templates.validated(json_body(app), partial=True, current=current)
+        try:
+            return template_table.update({"id": id}, {**values, "updatedAt": now()})
+        except ConditionFailed:
+            raise not_found("template", id) from None
+
+    @app.delete("/templates/<id>")
+    def delete_template(id: str) -> Response:
+        existing(template_table, "template", id)
+        try:
+            template_table.delete({"id": id})
+        except ConditionFailed:
+            raise not_found("template", id) from None
+        return Response(status_code=204, content_type=None, body=None)
+
+    return app

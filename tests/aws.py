@@ -1,0 +1,65 @@
+"""Provision moto from the synthesized plan, so code and infrastructure cannot drift."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import boto3
+
+from modules.rules import resources
+
+_REF = re.compile(r"\$\{(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}")
+
+
+def create_tables(plan: dict[str, Any]) -> list[str]:
+    """Every aws_dynamodb_table of the plan, with its keys and indexes, in the mocked account."""
+    client = boto3.client("dynamodb")
+    names = []
+    for _, _, table in resources(plan, "aws_dynamodb_table"):
+        schema = lambda pk, sk: [{"AttributeName": pk, "KeyType": "HASH"}] + (  # noqa: E731
+            [{"AttributeName": sk, "KeyType": "RANGE"}] if sk else [])
+        args: dict[str, Any] = {
+            "TableName": table["name"],
+            "BillingMode": table["billing_mode"],
+            "AttributeDefinitions": [{"AttributeName": a["name"], "AttributeType": a["type"]} for a in table["attribute"]],
+            "KeySchema": schema(table["hash_key"], table.get("range_key")),
+        }
+        if table.get("global_secondary_index"):
+            args["GlobalSecondaryIndexes"] = [
+                {"IndexName": i["name"], "KeySchema": schema(i["hash_key"], i.get("range_key")),
+                 "Projection": {"ProjectionType": i["projection_type"]}}
+                for i in table["global_secondary_index"]
+            ]
+        client.create_table(**args)
+        names.append(table["name"])
+    return names
+
+
+def resolve_environment(plan: dict[str, Any], env: dict[str, str]) -> dict[str, str]:
+    """Environment values with Terraform references (queue URLs, secret ARNs) made real in moto."""
+    resolved = {}
+    for key, value in env.items():
+        match = _REF.fullmatch(value)
+        if not match:
+            resolved[key] = value
+            continue
+        rtype, logical_id, attribute = match.groups()
+        body = plan["resource"][rtype][logical_id]
+        if rtype == "aws_sqs_queue":
+            url = boto3.client("sqs").create_queue(QueueName=body["name"])["QueueUrl"]
+            resolved[key] = url if attribute == "url" else boto3.client("sqs").get_queue_attributes(
+                QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        elif rtype == "aws_secretsmanager_secret":
+            resolved[key] = _secret_arn(body["name"])
+        else:
+            resolved[key] = value  # e.g. the API URL: not an AWS resource the code calls
+    return resolved
+
+
+def _secret_arn(name: str) -> str:
+    client = boto3.client("secretsmanager")
+    try:
+        return client.describe_secret(SecretId=name)["ARN"]
+    except client.exceptions.ResourceNotFoundException:
+        return client.create_secret(Name=name, SecretString="test-secret")["ARN"]

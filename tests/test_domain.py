@@ -1,0 +1,57 @@
+"""Domain logic without AWS: plain values in, plain values out."""
+
+from __future__ import annotations
+
+import pytest
+
+from pivotr import pagination
+from pivotr.domain import campaigns, leads, metrics, templates
+from pivotr.errors import ApiError
+
+
+def test_lead_ids_follow_the_normalized_email() -> None:
+    assert leads.lead_id(" A@Example.com") == leads.lead_id("a@example.com")
+    assert leads.lead_id("a@example.com") != leads.lead_id("b@example.com")
+
+
+@pytest.mark.parametrize("email", ["a@b", "a b@c.com", "@c.com", "a@@c.com", "a@c..com", "x" * 65 + "@c.com", "a@-"])
+def test_bad_emails_are_refused(email: str) -> None:
+    assert leads.email_problem(email)
+
+
+def test_render_escapes_lead_values_in_html_and_keeps_the_subject_on_one_line() -> None:
+    # Given a lead whose values carry markup and a line break
+    lead = {"firstName": "<script>alert(1)</script>", "company": "A\r\nBcc: x@y.com", "customAttributes": {"plan": "pro"}}
+    template = {"subject": "Hi {{firstName}} of {{company}}", "html": "<b>{{firstName}}</b>", "text": "{{custom.plan}} {{lastName | friend}}"}
+    # When rendered
+    out = templates.render(template, lead)
+    # Then HTML is escaped, the subject has no line break, text gets defaults and custom attributes
+    assert out.html == "<b>&lt;script&gt;alert(1)&lt;/script&gt;</b>"
+    assert "\r" not in out.subject and "\n" not in out.subject
+    assert out.text == "pro friend"
+
+
+def test_template_problems_name_unknown_fields_and_malformed_tags() -> None:
+    assert templates.problems("{{firstName}} {{custom.plan}} {{email | x}}") == []
+    assert templates.problems("{{nope}}") == ["uses unknown merge fields: nope"]
+    assert "malformed" in templates.problems("{{firstName")[0]
+    assert "malformed" in templates.problems("}} {{ }}")[0]
+
+
+def test_transitions() -> None:
+    assert campaigns.transition("start") == (frozenset({"draft", "paused"}), "running")
+    assert "aborted" not in campaigns.transition("start")[0]
+    assert campaigns.transition("abort")[1] == "aborted"
+
+
+def test_metrics_summary_rates_guard_against_no_sends() -> None:
+    assert metrics.summarize([])["rates"] == {"bounceRate": 0.0, "complaintRate": 0.0, "deliveryRate": 0.0}
+
+
+def test_page_tokens_round_trip_and_refuse_tampering() -> None:
+    token = pagination.encode({"id": "ld_1"}, "leads")
+    assert pagination.decode(token, "leads") == {"id": "ld_1"}
+    with pytest.raises(ApiError):
+        pagination.decode(token, "campaigns")
+    with pytest.raises(ApiError):
+        pagination.decode(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1], "leads")
