@@ -18,7 +18,7 @@ PY := .venv/bin/python
 STAGE ?= dev
 STACK := pivotr-mailer-$(STAGE)
 
-.PHONY: help install synth test plan deploy bootstrap bench clean
+.PHONY: help install synth test openapi plan deploy bootstrap bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ test: install ## run the whole suite: unit, handler (moto), snapshots, rules, ch
 
 bench: install ## print the benchmark tables (synth speed, ...)
 	$(PY) bench/run.py
+
+openapi: install ## regenerate docs/openapi.json from docs/openapi_source.py
+	$(PY) docs/openapi_source.py
 
 plan: install ## terraform plan of one stage: make plan STAGE=prod (needs AWS credentials)
 	npx cdktf diff $(STACK)

@@ -55,3 +55,11 @@ def test_page_tokens_round_trip_and_refuse_tampering() -> None:
         pagination.decode(token, "campaigns")
     with pytest.raises(ApiError):
         pagination.decode(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1], "leads")
+
+
+def test_a_handler_environment_names_what_is_missing() -> None:
+    from pivotr.env import LeadsEnv, MissingEnvironment
+
+    assert LeadsEnv.load({"LEADS_TABLE": "l", "LOGS_TABLE": "g"}) == LeadsEnv(leads_table="l", logs_table="g")
+    with pytest.raises(MissingEnvironment, match="LOGS_TABLE"):
+        LeadsEnv.load({"LEADS_TABLE": "l"})

@@ -223,3 +223,16 @@ def test_openapi_document_describes_exactly_the_synthesized_routes(synth: Synth,
     documented = {f"{method.upper()} {path}" for path, item in document["paths"].items() for method in item}
     routes = {b["route_key"] for _, _, b in resources(synth.stage("dev"), "aws_apigatewayv2_route")}
     assert documented == routes
+
+
+def test_openapi_document_is_current_with_its_source(root: Path) -> None:
+    import runpy
+
+    source = runpy.run_path(str(root / "docs" / "openapi_source.py"))
+    assert (root / "docs" / "openapi.json").read_text() == source["render"](), "run `make openapi`"
+
+
+def test_openapi_document_is_valid_openapi_3(root: Path) -> None:
+    from openapi_spec_validator import validate
+
+    validate(json.loads((root / "docs" / "openapi.json").read_text()))

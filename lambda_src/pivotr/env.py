@@ -5,45 +5,38 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from typing import Self
 
 
 class MissingEnvironment(RuntimeError):
     pass
 
 
-def _load(cls, environ: Mapping[str, str]):
-    missing = [f.name.upper() for f in fields(cls) if f.name.upper() not in environ]
-    if missing:
-        raise MissingEnvironment(f"{cls.__name__}: missing {', '.join(missing)}")
-    return cls(**{f.name: environ[f.name.upper()] for f in fields(cls)})
+class EnvModel:
+    """Fields are read from the upper-cased variable of the same name, all required."""
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] = os.environ) -> Self:
+        missing = [f.name.upper() for f in fields(cls) if f.name.upper() not in environ]  # type: ignore[arg-type]
+        if missing:
+            raise MissingEnvironment(f"{cls.__name__}: missing {', '.join(missing)}")
+        return cls(**{f.name: environ[f.name.upper()] for f in fields(cls)})  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
-class LeadsEnv:
+class LeadsEnv(EnvModel):
     leads_table: str
     logs_table: str
 
-    @classmethod
-    def load(cls, environ: Mapping[str, str] = os.environ) -> LeadsEnv:
-        return _load(cls, environ)
-
 
 @dataclass(frozen=True)
-class CampaignsEnv:
+class CampaignsEnv(EnvModel):
     campaigns_table: str
     templates_table: str
     ses_identity_domain: str
 
-    @classmethod
-    def load(cls, environ: Mapping[str, str] = os.environ) -> CampaignsEnv:
-        return _load(cls, environ)
-
 
 @dataclass(frozen=True)
-class MetricsEnv:
+class MetricsEnv(EnvModel):
     metrics_table: str
     campaigns_table: str
-
-    @classmethod
-    def load(cls, environ: Mapping[str, str] = os.environ) -> MetricsEnv:
-        return _load(cls, environ)

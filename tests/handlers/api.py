@@ -10,6 +10,7 @@ from types import ModuleType
 from typing import Any
 
 from modules.rules import referenced, resources
+from tests.handlers import contract
 from tests.handlers.events import LambdaContext, http_event
 
 
@@ -61,6 +62,7 @@ class Api:
         text = response.get("body")
         content_type = (response.get("headers") or {}).get("Content-Type", "")
         parsed = json.loads(text) if text and "json" in content_type else text
+        contract.check(route, response["statusCode"], parsed)  # every response is held to the OpenAPI document
         return Reply(response["statusCode"], response.get("headers") or {}, parsed, route)
 
     def get(self, path: str, **kw: Any) -> Reply:

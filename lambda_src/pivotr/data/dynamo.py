@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
@@ -27,8 +28,15 @@ def plain(value: Any) -> Any:
     return value
 
 
-def _conditional(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+@contextmanager
+def _conditional_write() -> Iterator[None]:
+    """Turn DynamoDB's lost condition into ConditionFailed; other errors pass through."""
+    try:
+        yield
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            raise ConditionFailed from None
+        raise
 
 
 class Table:
@@ -46,12 +54,8 @@ class Table:
 
     def put_new(self, item: dict[str, Any]) -> None:
         """Put ``item`` unless one with its key exists (then ConditionFailed)."""
-        try:
+        with _conditional_write():
             self._table.put_item(Item=item, ConditionExpression=Attr(self.key_names[0]).not_exists())
-        except ClientError as error:
-            if _conditional(error):
-                raise ConditionFailed from None
-            raise
 
     def update(
         self, key: dict[str, str], values: dict[str, Any], *, status_in: Iterable[str] | None = None
@@ -63,7 +67,7 @@ class Table:
         condition: ConditionBase = Attr(self.key_names[0]).exists()
         if status_in is not None:
             condition = condition & Attr("status").is_in(sorted(status_in))
-        try:
+        with _conditional_write():
             response = self._table.update_item(
                 Key=key,
                 UpdateExpression=expression,
@@ -72,19 +76,11 @@ class Table:
                 ConditionExpression=condition,
                 ReturnValues="ALL_NEW",
             )
-        except ClientError as error:
-            if _conditional(error):
-                raise ConditionFailed from None
-            raise
         return plain(response["Attributes"])
 
     def delete(self, key: dict[str, str]) -> None:
-        try:
+        with _conditional_write():
             self._table.delete_item(Key=key, ConditionExpression=Attr(self.key_names[0]).exists())
-        except ClientError as error:
-            if _conditional(error):
-                raise ConditionFailed from None
-            raise
 
     def page(
         self,

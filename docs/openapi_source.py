@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Source of docs/openapi.json: `make openapi` writes it; tests check the two are equal.
+
+Written in Python to keep the schemas short; the JSON file is the document clients use.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+OUT = Path(__file__).with_name("openapi.json")
+STATUSES = ["new", "verifying", "valid", "risky", "invalid", "bounced", "complained", "unsubscribed"]
+CAMPAIGN_STATES = ["draft", "running", "paused", "completed", "aborted"]
+COUNTERS = ["queued", "sent", "delivered", "bounced", "complained", "opened", "clicked", "unsubscribed", "failed"]
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def s(type_: str, **kw: Any) -> dict[str, Any]:
+    return {"type": type_, **kw}
+
+
+STRING = s("string")
+NULLABLE = {**STRING, "nullable": True}
+TIME = s("string", format="date-time")
+ID = s("string", pattern="^[A-Za-z0-9_-]{1,64}$")
+TAGS = s("array", items=s("string", maxLength=64), maxItems=50)
+
+
+def obj(properties: dict[str, Any], required: list[str] | None = None, *, closed: bool = False) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+def page_of(item: str) -> dict[str, Any]:
+    return obj({"items": s("array", items=ref(item)), "nextToken": NULLABLE}, ["items", "nextToken"])
+
+
+LEAD_FIELDS = {
+    "email": s("string", format="email", maxLength=254),
+    "firstName": {**NULLABLE, "maxLength": 100},
+    "lastName": {**NULLABLE, "maxLength": 100},
+    "company": {**NULLABLE, "maxLength": 200},
+    "customAttributes": s("object", additionalProperties=s("string", maxLength=1000), maxProperties=50),
+    "tags": TAGS,
+    "status": s("string", enum=STATUSES),
+}
+TEMPLATE_FIELDS = {
+    "name": s("string", maxLength=200),
+    "subject": s("string", maxLength=500, description="One line; merge fields {{field}} or {{field | default}}"),
+    "html": {**NULLABLE, "maxLength": 100_000},
+    "text": {**NULLABLE, "maxLength": 100_000},
+}
+HOUR = s("integer", minimum=0, maximum=23)
+DELAY = s("integer", minimum=0, maximum=3600)
+CAMPAIGN_FIELDS = {
+    "name": s("string", maxLength=200),
+    "templateId": ID,
+    "fromEmail": s("string", format="email", description="Under the verified SES domain"),
+    "fromName": {**NULLABLE, "maxLength": 100},
+    "audience": obj({"statuses": s("array", items=s("string", enum=STATUSES)), "tags": TAGS,
+                     "leadIds": s("array", items=ID, maxItems=1000)}, closed=True),
+    "startAt": {**NULLABLE, "format": "date-time"},
+    "pacing": obj({"minDelaySeconds": DELAY, "maxDelaySeconds": DELAY}, ["minDelaySeconds", "maxDelaySeconds"], closed=True),
+    "dailyLimit": s("integer", minimum=1, maximum=50_000),
+    "sendingWindow": obj({"startHour": HOUR, "endHour": HOUR, "timeZone": s("string", description="IANA time zone")},
+                         ["startHour", "endHour", "timeZone"], closed=True),
+}
+STAMPS = {"id": ID, "createdAt": TIME, "updatedAt": TIME}
+
+SCHEMAS = {
+    "Error": obj({"error": obj({"code": STRING, "message": STRING, "details": s("array", items=s("object"))},
+                              ["code", "message", "details"])}, ["error"]),
+    "Health": obj({"status": s("string", enum=["ok"])}, ["status"]),
+    "LeadInput": obj(LEAD_FIELDS, ["email"], closed=True),
+    "LeadUpdate": obj(LEAD_FIELDS, closed=True),
+    "Lead": obj({**LEAD_FIELDS, **STAMPS}, ["id", "email", "status", "tags", "customAttributes", "createdAt", "updatedAt"]),
+    "LeadPage": page_of("Lead"),
+    "LogEntry": obj({"campaignId": STRING, "timestamp": STRING, "leadId": STRING, "event": STRING}, ["campaignId", "timestamp"]),
+    "LogPage": page_of("LogEntry"),
+    "TemplateInput": obj(TEMPLATE_FIELDS, ["name", "subject"], closed=True),
+    "TemplateUpdate": obj(TEMPLATE_FIELDS, closed=True),
+    "Template": obj({**TEMPLATE_FIELDS, **STAMPS}, ["id", "name", "subject", "createdAt", "updatedAt"]),
+    "TemplatePage": page_of("Template"),
+    "CampaignInput": obj(CAMPAIGN_FIELDS, ["name", "templateId", "fromEmail", "audience"], closed=True),
+    "CampaignUpdate": obj(CAMPAIGN_FIELDS, closed=True),
+    "Campaign": obj({**CAMPAIGN_FIELDS, **STAMPS, "status": s("string", enum=CAMPAIGN_STATES),
+                     "startedAt": TIME, "pausedAt": TIME, "abortedAt": TIME},
+                    ["id", "name", "templateId", "fromEmail", "audience", "status", "pacing", "dailyLimit", "createdAt", "updatedAt"]),
+    "CampaignPage": page_of("Campaign"),
+    "Counters": obj({c: s("integer", minimum=0) for c in COUNTERS}, COUNTERS),
+    "Metrics": obj({
+        "campaignId": STRING, "days": s("integer"),
+        "totals": ref("Counters"),
+        "rates": obj({r: s("number", minimum=0) for r in ("bounceRate", "complaintRate", "deliveryRate")},
+                     ["bounceRate", "complaintRate", "deliveryRate"]),
+        "perDay": s("array", items={"allOf": [ref("Counters"), obj({"date": s("string", format="date")}, ["date"])]}),
+    }, ["days", "totals", "rates", "perDay"]),
+}
+
+ERRORS = {"400": "invalid input, each bad field named", "404": "no such resource", "409": "state conflict",
+          "413": "body too large", "415": "body is not JSON", "501": "not implemented yet"}
+LIST_QUERY = [
+    {"name": "limit", "in": "query", "schema": s("integer", minimum=1, maximum=100, default=25)},
+    {"name": "nextToken", "in": "query", "schema": STRING, "description": "opaque; from the previous page"},
+]
+ID_PARAM = [{"name": "id", "in": "path", "required": True, "schema": ID}]
+
+
+def op(function: str, summary: str, ok: tuple[str, str | None], errors: str, *, body: str | None = None,
+       params: list[dict[str, Any]] | None = None, public: bool = False) -> dict[str, Any]:
+    status, schema = ok
+    responses: dict[str, Any] = {status: {"description": "OK"} if schema is None else
+                                 {"description": "OK", "content": {"application/json": {"schema": ref(schema)}}}}
+    for code in errors.split():
+        responses[code] = {"$ref": f"#/components/responses/E{code}"}
+    operation: dict[str, Any] = {"summary": summary, "x-pivotr-function": function, "responses": responses,
+                                 "security": [] if public else [{"cognito": []}]}
+    if params:
+        operation["parameters"] = params
+    if body:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(body)}}}
+    return operation
+
+
+PATHS = {
+    "/health": {"get": op("api-metrics", "Health check", ("200", "Health"), "", public=True)},
+    "/leads": {
+        "get": op("api-leads", "List leads, newest first when filtered by status", ("200", "LeadPage"), "400",
+                  params=LIST_QUERY + [{"name": "status", "in": "query", "schema": s("string", enum=STATUSES)},
+                                       {"name": "tag", "in": "query", "schema": STRING}]),
+        "post": op("api-leads", "Create a lead (e-mail unique, case-insensitive)", ("201", "Lead"), "400 409 413 415",
+                   body="LeadInput"),
+    },
+    "/leads/import": {"post": op("lead-import", "Import leads from CSV or JSON", ("200", None), "400 413 415 501")},
+    "/leads/{id}": {
+        "get": op("api-leads", "Read a lead", ("200", "Lead"), "400 404", params=ID_PARAM),
+        "put": op("api-leads", "Update the fields sent (the e-mail cannot change)", ("200", "Lead"), "400 404 413 415",
+                  params=ID_PARAM, body="LeadUpdate"),
+        "delete": op("api-leads", "Delete a lead", ("204", None), "400 404", params=ID_PARAM),
+    },
+    "/leads/{id}/history": {"get": op("api-leads", "A lead's log entries, newest first", ("200", "LogPage"), "400 404",
+                                      params=ID_PARAM + LIST_QUERY)},
+    "/campaigns": {
+        "get": op("api-campaigns", "List campaigns", ("200", "CampaignPage"), "400", params=LIST_QUERY),
+        "post": op("api-campaigns", "Create a draft campaign", ("201", "Campaign"), "400 413 415", body="CampaignInput"),
+    },
+    "/campaigns/{id}": {
+        "get": op("api-campaigns", "Read a campaign", ("200", "Campaign"), "400 404", params=ID_PARAM),
+        "put": op("api-campaigns", "Update a draft or paused campaign", ("200", "Campaign"), "400 404 409 413 415",
+                  params=ID_PARAM, body="CampaignUpdate"),
+    },
+    **{f"/campaigns/{{id}}/{action}": {"post": op("api-campaigns", summary, ("200", "Campaign"), "400 404 409", params=ID_PARAM)}
+       for action, summary in (("start", "Start, or resume a paused campaign"), ("pause", "Pause before the next send"),
+                               ("abort", "Abort (final)"))},
+    "/templates": {
+        "get": op("api-campaigns", "List templates", ("200", "TemplatePage"), "400", params=LIST_QUERY),
+        "post": op("api-campaigns", "Create a template", ("201", "Template"), "400 413 415", body="TemplateInput"),
+    },
+    "/templates/{id}": {
+        "get": op("api-campaigns", "Read a template", ("200", "Template"), "400 404", params=ID_PARAM),
+        "put": op("api-campaigns", "Update a template", ("200", "Template"), "400 404 413 415", params=ID_PARAM,
+                  body="TemplateUpdate"),
+        "delete": op("api-campaigns", "Delete a template", ("204", None), "400 404", params=ID_PARAM),
+    },
+    "/metrics/dashboard": {"get": op("api-metrics", "Totals and rates over the last `days` days (Cache-Control)",
+                                     ("200", "Metrics"), "400",
+                                     params=[{"name": "days", "in": "query", "schema": s("integer", minimum=1, maximum=366)}])},
+    "/metrics/campaign/{id}": {"get": op("api-metrics", "A campaign's metrics per day (Cache-Control)", ("200", "Metrics"),
+                                         "400 404", params=ID_PARAM + [{"name": "days", "in": "query",
+                                                                        "schema": s("integer", minimum=1, maximum=366)}])},
+    "/unsubscribe": {
+        "get": op("api-leads", "Unsubscribe confirmation page (signed token)", ("200", None), "400 501", public=True),
+        "post": op("api-leads", "RFC 8058 one-click unsubscribe (signed token)", ("200", None), "400 501", public=True),
+    },
+}
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Pivotr Mailer API", "version": "1.0.0",
+                 "description": "JSON in and out, camelCase fields. Lists page with `limit` and an opaque `nextToken`. "
+                                "Errors: `{\"error\": {\"code\", \"message\", \"details\"}}`; a 400 names each bad field."},
+        "servers": [{"url": "https://{apiId}.execute-api.ap-south-1.amazonaws.com", "variables": {"apiId": {"default": "example"}}}],
+        "paths": PATHS,
+        "components": {
+            "securitySchemes": {"cognito": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "schemas": SCHEMAS,
+            "responses": {f"E{code}": {"description": text, "content": {"application/json": {"schema": ref("Error")}}}
+                          for code, text in ERRORS.items()},
+        },
+    }
+
+
+def render() -> str:
+    return json.dumps(document(), indent=2) + "\n"
+
+
+if __name__ == "__main__":
+    OUT.write_text(render())
+    sys.stdout.write(f"wrote {OUT}\n")

@@ -1,0 +1,63 @@
+"""Generated requests across every implemented route: never a 5xx, always a documented response.
+
+Each response also passes the OpenAPI contract check in ``Api.call`` (status documented, body of its
+schema), so every 4xx carries a valid error envelope.
+"""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+# Placeholders of later issues (they answer 501 until then): import (lead import), unsubscribe (sending).
+NOT_YET = {"POST /leads/import", "GET /unsubscribe", "POST /unsubscribe"}
+EXAMPLES = 1_200  # generated requests; the issue asks for at least 1,000
+
+FIELD_NAMES = ["email", "firstName", "lastName", "company", "customAttributes", "tags", "status", "name", "subject",
+               "html", "text", "templateId", "fromEmail", "fromName", "audience", "startAt", "pacing", "dailyLimit",
+               "sendingWindow", "unknown"]
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=False),
+                    st.text(max_size=60), st.sampled_from(["a@pivotr.example.com", "x@gmail.com", "{{firstName}}",
+                                                           "{{nope}}", "Asia/Kolkata", "valid", "bounced", "draft"]))
+json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+                           max_leaves=12)
+objects = st.fixed_dictionaries({}, optional={name: json_values for name in FIELD_NAMES})
+bodies = st.one_of(
+    st.none(),
+    objects.map(json.dumps),
+    json_values.map(json.dumps),
+    st.text(max_size=120),  # not JSON at all
+    st.just("{" * 200),
+)
+segments = st.text(st.characters(blacklist_characters="/?#%", blacklist_categories=("Cs",)), min_size=1, max_size=80)
+queries = st.dictionaries(st.sampled_from(["limit", "nextToken", "status", "tag", "days", "other"]),
+                          st.text(st.characters(blacklist_categories=("Cs",)), max_size=40), max_size=4)
+content_types = st.sampled_from(["application/json", "application/json; charset=utf-8", "text/plain", "text/csv", ""])
+
+
+def test_generated_requests_never_get_a_5xx(api) -> None:
+    # Given a few real items, so generated ids sometimes exist
+    template = api.post("/templates", {"name": "t", "subject": "s", "text": "b"}).body["id"]
+    campaign = api.post("/campaigns", {"name": "c", "templateId": template, "fromEmail": "a@pivotr.example.com",
+                                       "audience": {"statuses": ["valid"]}}).body["id"]
+    lead = api.post("/leads", {"email": "fuzz@example.com"}).body["id"]
+    routes = sorted(set(api.routes) - NOT_YET)
+    statuses: list[int] = []
+
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(route=st.sampled_from(routes), id_=st.one_of(st.sampled_from([template, campaign, lead]), segments),
+           body=bodies, query=queries, content_type=content_types)
+    def one_request(route: str, id_: str, body: str | None, query: dict[str, str], content_type: str) -> None:
+        method, template_path = route.split(" ", 1)
+        path = template_path.replace("{id}", id_)
+        # When the request arrives / Then it is answered without a server error (the contract is checked in Api)
+        reply = api.call(method, path, raw=body, query=query, headers={"content-type": content_type})
+        statuses.append(reply.status)
+        assert reply.status < 500, (route, path, body, query, reply.body)
+
+    one_request()
+    assert len(statuses) >= 1_000
+    assert {200, 400}.issubset(statuses)  # it reached real behaviour and real validation
