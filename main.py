@@ -21,7 +21,7 @@ from pathlib import Path
 from modules import rules, tf  # tf first: loads only the provider submodules we use
 from modules.config import AppConfig, ConfigError, StageConfig, StateBackend, load
 from modules.api import ApiProps, HttpApi, UserPool
-from modules.catalog import FUNCTIONS, POWERTOOLS_LAYER_PARAMETER, TABLES
+from modules.catalog import FUNCTIONS, POWERTOOLS_LAYER_PARAMETER, TABLES, VENDORED
 from modules.function import LambdaCode, PythonFunction
 from modules.metrics import Metric
 from modules.monitoring import Monitoring
@@ -215,7 +215,7 @@ def main(environ: Mapping[str, str]) -> int:
         return 2
     outdir = environ.get("CDKTF_OUTDIR", "cdktf.out")
     with tempfile.TemporaryDirectory(prefix="pivotr-build-") as build_dir:
-        archive = build_archive(LAMBDA_SOURCE, Path(build_dir) / "lambda.zip")
+        archive = build_archive(LAMBDA_SOURCE, Path(build_dir) / "lambda.zip", vendor=VENDORED)
         app = tf.App(outdir=outdir, stack_traces=False)
         build(app, config, archive)
         app.synth()

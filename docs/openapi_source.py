@@ -97,6 +97,15 @@ SCHEMAS = {
                      "startedAt": TIME, "pausedAt": TIME, "abortedAt": TIME},
                     ["id", "name", "templateId", "fromEmail", "audience", "status", "pacing", "dailyLimit", "createdAt", "updatedAt"]),
     "CampaignPage": page_of("Campaign"),
+    "ImportReport": obj({
+        "received": s("integer"), "imported": s("integer"), "updated": s("integer"),
+        "duplicates": obj({"inFile": s("integer"), "existing": s("integer")}, ["inFile", "existing"]),
+        "invalid": s("integer"),
+        "invalidRows": s("array", items=obj({"row": s("integer"), "value": STRING, "reason": STRING}, ["row", "value", "reason"])),
+        "invalidRowsTruncated": s("boolean"),
+        "duplicateRows": s("array", items=obj({"row": s("integer"), "email": STRING, "firstRow": s("integer")})),
+        "verificationQueued": s("integer"),
+    }, ["received", "imported", "updated", "duplicates", "invalid", "invalidRows", "invalidRowsTruncated", "verificationQueued"]),
     "Counters": obj({c: s("integer", minimum=0) for c in COUNTERS}, COUNTERS),
     "Metrics": obj({
         "campaignId": STRING, "days": s("integer"),
@@ -141,7 +150,13 @@ PATHS = {
         "post": op("api-leads", "Create a lead (e-mail unique, case-insensitive)", ("201", "Lead"), "400 409 413 415",
                    body="LeadInput"),
     },
-    "/leads/import": {"post": op("lead-import", "Import leads from CSV or JSON", ("200", None), "400 413 415 501")},
+    "/leads/import": {"post": {**op("lead-import", "Import leads from CSV or a JSON array of objects (at most 4 MB, 50,000 rows)",
+                                   ("200", "ImportReport"), "400 413 415",
+                                   params=[{"name": "onDuplicate", "in": "query", "schema": s("string", enum=["skip", "update"], default="skip")},
+                                           {"name": "verify", "in": "query", "schema": s("string", enum=["true", "false"], default="false")}]),
+                               "requestBody": {"required": True, "content": {
+                                   "text/csv": {"schema": s("string", description="header row, then one lead per row; comma, semicolon or tab")},
+                                   "application/json": {"schema": s("array", items=s("object"))}}}}},
     "/leads/{id}": {
         "get": op("api-leads", "Read a lead", ("200", "Lead"), "400 404", params=ID_PARAM),
         "put": op("api-leads", "Update the fields sent (the e-mail cannot change)", ("200", "Lead"), "400 404 413 415",

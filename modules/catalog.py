@@ -11,6 +11,11 @@ from modules.tables import Index, TableProps
 POWERTOOLS_VERSION = "3.37.0"
 POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/arm64/python3.13/{POWERTOOLS_VERSION}"
 
+# Pure-Python libraries the functions need that neither the runtime nor the Powertools layer has;
+# copied into the archive from the locked environment. (email_validator imports dnspython only for
+# deliverability checks, which import never does: no DNS at import time.)
+VENDORED: tuple[str, ...] = ("email_validator", "idna")
+
 # Order matters only for reading; main.py unpacks them by position.
 TABLES: tuple[TableProps, ...] = (
     TableProps(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,12 +37,40 @@ def source_files(source_dir: Path) -> list[Path]:
     return sorted(files, key=lambda path: path.relative_to(source_dir).as_posix())
 
 
-def build_archive(source_dir: Path, destination: Path) -> Archive:
-    """Zip ``source_dir`` into ``destination`` reproducibly and return its hash."""
+NATIVE_SUFFIXES = {".so", ".pyd", ".dylib", ".dll"}
+
+
+class NotPurePython(ValueError):
+    """A vendored package ships compiled code, which would be built for this machine, not arm64 Lambda."""
+
+
+def vendored_files(packages: tuple[str, ...]) -> list[tuple[str, Path]]:
+    """(archive name, file) of each named top-level package, from the environment running the synth.
+
+    That environment is the locked one (Pipfile.lock), so the versions are pinned; only pure-Python
+    packages are accepted.
+    """
+    files: list[tuple[str, Path]] = []
+    for package in packages:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise ModuleNotFoundError(f"vendored package {package!r} is not installed: run `make install`")
+        root = Path(next(iter(spec.submodule_search_locations)))
+        for path in source_files(root):
+            if path.suffix in NATIVE_SUFFIXES:
+                raise NotPurePython(f"{package} ships compiled code ({path.name}); use a layer built for arm64")
+            files.append((f"{package}/{path.relative_to(root).as_posix()}", path))
+    return files
+
+
+def build_archive(source_dir: Path, destination: Path, vendor: tuple[str, ...] = ()) -> Archive:
+    """Zip ``source_dir`` (and the ``vendor`` packages) into ``destination`` reproducibly; return its hash."""
     destination.parent.mkdir(parents=True, exist_ok=True)
+    entries = [(path.relative_to(source_dir).as_posix(), path) for path in source_files(source_dir)]
+    entries = sorted(entries + vendored_files(vendor))
     with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for path in source_files(source_dir):
-            info = zipfile.ZipInfo(path.relative_to(source_dir).as_posix(), date_time=FIXED_TIMESTAMP)
+        for name, path in entries:
+            info = zipfile.ZipInfo(name, date_time=FIXED_TIMESTAMP)
             info.external_attr = FILE_MODE << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # Unix, whatever machine builds it

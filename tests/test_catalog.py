@@ -15,3 +15,12 @@ def test_every_function_runs_with_the_powertools_layer(synth: Synth) -> None:
     assert param["name"] == POWERTOOLS_LAYER_PARAMETER
     for fn in plan["resource"]["aws_lambda_function"].values():
         assert fn["layers"] == [f"${{data.aws_ssm_parameter.{param_id}.insecure_value}}"]
+
+
+def test_the_lambda_archive_carries_the_vendored_validator(synth: Synth) -> None:
+    import zipfile
+
+    [archive] = list((synth.outdir / "stacks" / "pivotr-mailer-dev" / "assets").rglob("*.zip"))
+    names = zipfile.ZipFile(archive).namelist()
+    assert {"email_validator/__init__.py", "idna/__init__.py", "handlers/lead_import.py"} <= set(names)
+    assert not any(name.startswith("dns/") for name in names)  # no DNS library: no DNS at import time

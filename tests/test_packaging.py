@@ -4,7 +4,9 @@ import os
 import zipfile
 from pathlib import Path
 
-from modules.packaging import FIXED_TIMESTAMP, build_archive
+import pytest
+
+from modules.packaging import FIXED_TIMESTAMP, NotPurePython, build_archive
 
 
 def _tree(root: Path) -> None:
@@ -48,3 +50,23 @@ def test_a_changed_file_changes_the_hash(tmp_path: Path) -> None:
     before = build_archive(tmp_path / "src", tmp_path / "1.zip").sha256_base64
     (tmp_path / "src" / "pkg" / "a.py").write_text("A = 3\n")
     assert build_archive(tmp_path / "src", tmp_path / "2.zip").sha256_base64 != before
+
+
+def test_vendored_packages_go_in_at_the_archive_root(tmp_path: Path) -> None:
+    _tree(tmp_path / "src")
+    archive = build_archive(tmp_path / "src", tmp_path / "out.zip", vendor=("email_validator",))
+    with zipfile.ZipFile(archive.path) as zf:
+        names = zf.namelist()
+    assert "email_validator/__init__.py" in names and names == sorted(names)
+
+
+def test_a_package_with_compiled_code_is_refused(tmp_path: Path, monkeypatch) -> None:
+    # Given an importable package that ships a shared library (built for this machine, not arm64 Lambda)
+    package = tmp_path / "site" / "nativepkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "_speedups.cpython-313-x86_64-linux-gnu.so").write_bytes(b"\x7fELF")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    _tree(tmp_path / "src")
+    with pytest.raises(NotPurePython, match="nativepkg"):
+        build_archive(tmp_path / "src", tmp_path / "out.zip", vendor=("nativepkg",))

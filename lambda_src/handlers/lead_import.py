@@ -1,7 +1,15 @@
-"""lead-import: placeholder until its issue lands (answers 501)."""
+"""lead-import: POST /leads/import."""
 
-from pivotr.pending import not_implemented
+from aws_lambda_powertools import Logger, Tracer
+
+from pivotr.env import ImportEnv
+from pivotr.routes.importing import build
+
+logger, tracer = Logger(), Tracer()
+app = build(ImportEnv.load())
 
 
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
 def handler(event: dict, context: object) -> dict:
-    return not_implemented(event)
+    return app.resolve(event, context)

@@ -40,3 +40,9 @@ class CampaignsEnv(EnvModel):
 class MetricsEnv(EnvModel):
     metrics_table: str
     campaigns_table: str
+
+
+@dataclass(frozen=True)
+class ImportEnv(EnvModel):
+    leads_table: str
+    verification_queue_url: str

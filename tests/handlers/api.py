@@ -51,7 +51,7 @@ class Api:
         raise AssertionError(f"API Gateway would answer 404 before any function: {method} {path}")
 
     def call(self, method: str, path: str, body: Any = None, *, query: dict[str, str] | None = None,
-             headers: dict[str, str] | None = None, raw: str | None = None) -> Reply:
+             headers: dict[str, str] | None = None, raw: str | bytes | None = None) -> Reply:
         route = self._route(method, path)
         function = self.routes[route]
         if function not in self._handlers:

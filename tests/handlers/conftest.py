@@ -76,3 +76,20 @@ def api(handler_module, synth: Synth):
     from tests.handlers.api import Api
 
     return Api(synth.stage(STAGE), handler_module)
+
+
+@pytest.fixture
+def aws_calls(aws: None):
+    """Count every AWS API call made through boto3 while the test runs: (service, operation) -> count."""
+    from collections import Counter
+
+    calls: Counter[tuple[str, str]] = Counter()
+
+    def count(event_name: str, **_: object) -> None:
+        _, service, operation = event_name.split(".")
+        calls[(service, operation)] += 1
+
+    session = boto3._get_default_session()
+    session.events.register("before-call.*.*", count)
+    yield calls
+    session.events.unregister("before-call.*.*", count)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,8 @@ class LambdaContext:
 
 def http_event(method: str, path: str, *, body: Any = None, query: dict[str, str] | None = None,
                headers: dict[str, str] | None = None, route: str | None = None) -> dict[str, Any]:
-    raw_body = body if isinstance(body, str) or body is None else json.dumps(body)
+    encoded = isinstance(body, bytes)
+    raw_body = base64.b64encode(body).decode() if encoded else body if isinstance(body, str) or body is None else json.dumps(body)
     return {
         "version": "2.0",
         "routeKey": f"{method} {route or path}",
@@ -40,5 +42,5 @@ def http_event(method: str, path: str, *, body: Any = None, query: dict[str, str
             "timeEpoch": 1795000000000,
         },
         "body": raw_body,
-        "isBase64Encoded": False,
+        "isBase64Encoded": encoded,
     }

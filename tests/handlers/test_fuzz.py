@@ -11,8 +11,8 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-# Placeholders of later issues (they answer 501 until then): import (lead import), unsubscribe (sending).
-NOT_YET = {"POST /leads/import", "GET /unsubscribe", "POST /unsubscribe"}
+# Placeholders of a later issue (they answer 501 until then): unsubscribe arrives with sending.
+NOT_YET = {"GET /unsubscribe", "POST /unsubscribe"}
 EXAMPLES = 1_200  # generated requests; the issue asks for at least 1,000
 
 FIELD_NAMES = ["email", "firstName", "lastName", "company", "customAttributes", "tags", "status", "name", "subject",

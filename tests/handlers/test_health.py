@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 import importlib
-import json
 
-from tests.handlers.events import LambdaContext, http_event
+from tests.handlers.events import LambdaContext
 
 
 def test_health_answers_ok(api) -> None:
@@ -28,7 +27,6 @@ def test_placeholder_consumers_leave_every_record_for_retry() -> None:
     assert handler(event, LambdaContext()) == {"batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]}
 
 
-def test_placeholder_routes_answer_501_in_the_error_envelope() -> None:
-    response = importlib.import_module("handlers.lead_import").handler(http_event("POST", "/leads/import"), LambdaContext())
-    assert response["statusCode"] == 501
-    assert json.loads(response["body"])["error"]["code"] == "NOT_IMPLEMENTED"
+def test_the_unsubscribe_placeholder_answers_501_in_the_error_envelope(api) -> None:
+    reply = api.get("/unsubscribe")
+    assert reply.status == 501 and reply.body["error"]["code"] == "NOT_IMPLEMENTED"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from decimal import Decimal
 from functools import cached_property
@@ -109,3 +112,112 @@ class Table:
         else:
             response = self._table.scan(**args)
         return plain(response.get("Items", [])), response.get("LastEvaluatedKey")
+
+
+# -- bulk writes for imports: a few requests per hundred leads ----------------------------------------
+BATCH_GET = 100  # keys per BatchGetItem (the DynamoDB maximum)
+BATCH_WRITE = 25  # items per BatchWriteItem (the DynamoDB maximum)
+TRANSACTION = 100  # items per TransactWriteItems (the DynamoDB maximum)
+MAX_ATTEMPTS = 6
+
+
+IN_FLIGHT = 8  # concurrent requests: DynamoDB latency, not CPU, bounds a large import
+
+
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[start:start + size] for start in range(0, len(items), size)]
+
+
+def _in_parallel(work: Callable[[list[Any]], Any], chunks: list[list[Any]]) -> list[Any]:
+    """``work`` over every chunk with a few threads (boto3 clients are thread-safe); first error wins."""
+    if len(chunks) <= 1:
+        return [work(chunk) for chunk in chunks]
+    with ThreadPoolExecutor(max_workers=IN_FLIGHT) as pool:
+        return list(pool.map(work, chunks))
+
+
+def _pause(attempt: int) -> None:
+    time.sleep(min(0.05 * 2**attempt, 1.0) * random.random())  # full jitter
+
+
+class BulkTable(Table):
+    """Batch reads and writes, and conditional transactional updates, retrying what DynamoDB leaves unprocessed."""
+
+    @property
+    def _client(self):
+        """The resource's client: it converts plain Python values to DynamoDB's typed JSON both ways."""
+        return self._table.meta.client
+
+    def existing_ids(self, ids: list[str]) -> set[str]:
+        """Which of ``ids`` exist: 100 keys per BatchGetItem, several requests in flight."""
+
+        def read(chunk: list[str]) -> set[str]:
+            found: set[str] = set()
+            request = {self.name: {"Keys": [{"id": i} for i in chunk], "ProjectionExpression": "id"}}
+            for attempt in range(MAX_ATTEMPTS):
+                response = self._client.batch_get_item(RequestItems=request)
+                found |= {item["id"] for item in response["Responses"].get(self.name, [])}
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    return found
+                _pause(attempt)
+            raise RuntimeError("DynamoDB left keys unprocessed after retries")
+
+        return set().union(*_in_parallel(read, _chunks(ids, BATCH_GET)))
+
+    def _transact(self, actions: list[tuple[str, dict[str, Any]]]) -> set[int]:
+        """Run one transaction; returns the indexes whose condition failed (nothing was written then)."""
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                self._client.transact_write_items(TransactItems=[{kind: body} for kind, body in actions])
+                return set()
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                reasons = error.response.get("CancellationReasons") or []
+                failed = {i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
+                if failed:
+                    return failed
+                _pause(attempt)  # a conflicting transaction or throttling: try again
+        raise RuntimeError("DynamoDB kept cancelling the transaction")
+
+    def put_all(self, items: list[dict[str, Any]]) -> None:
+        """Put every item, 25 per BatchWriteItem, retrying what DynamoDB leaves unprocessed.
+
+        Unconditional: callers put only items a batch read found absent. Ids follow from the data
+        (lead ids from e-mails), so a race with another writer can never create a duplicate.
+        """
+
+        def write(chunk: list[dict[str, Any]]) -> None:
+            request = {self.name: [{"PutRequest": {"Item": item}} for item in chunk]}
+            for attempt in range(MAX_ATTEMPTS):
+                request = self._client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+                if not request:
+                    return
+                _pause(attempt)
+            raise RuntimeError("DynamoDB left items unprocessed after retries")
+
+        _in_parallel(write, _chunks(items, BATCH_WRITE))
+
+    def update_all(self, changes: list[tuple[str, dict[str, Any]]]) -> set[str]:
+        """Set fields on existing items; returns the ids that no longer exist."""
+        vanished: set[str] = set()
+        for start in range(0, len(changes), TRANSACTION):
+            chunk = changes[start:start + TRANSACTION]
+            while chunk:
+                actions = []
+                for id_, values in chunk:
+                    names = {f"#s{i}": k for i, k in enumerate(values)}
+                    actions.append(("Update", {
+                        "TableName": self.name, "Key": {"id": id_},
+                        "UpdateExpression": "SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(values))),
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": {f":s{i}": v for i, v in enumerate(values.values())},
+                        "ConditionExpression": "attribute_exists(id)",
+                    }))
+                failed = self._transact(actions)
+                if not failed:
+                    break
+                vanished |= {chunk[i][0] for i in failed}
+                chunk = [c for i, c in enumerate(chunk) if i not in failed]
+        return vanished

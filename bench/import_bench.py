@@ -1,0 +1,81 @@
+"""Lead import at scale on moto provisioned from the synthesized dev plan: AWS requests per lead, CPU."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ROWS = 50_000
+
+
+def csv_rows(rows: int) -> bytes:
+    lines = ["Email,First Name,Last Name,Company,Tags"]
+    for i in range(rows):
+        email = f"broken{i}@" if i % 100 == 99 else f"lead{i - 1 if i % 100 == 98 else i}@example.com"
+        lines.append(f"{email},First{i},Last{i},Company {i % 977},tag{i % 7};bulk")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def run(outdir: Path) -> list[tuple[str, str]]:
+    import boto3
+    from moto import mock_aws
+
+    sys.path[:0] = [str(ROOT), str(ROOT / "lambda_src")]
+    from tests.aws import create_tables, resolve_environment
+    from tests.handlers.events import LambdaContext, http_event
+
+    plan = json.loads((outdir / "stacks" / "pivotr-mailer-dev" / "cdk.tf.json").read_text())
+    [function] = [f for f in plan["resource"]["aws_lambda_function"].values() if f["function_name"].endswith("lead-import")]
+    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="ap-south-1",
+                      POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_LOG_LEVEL="WARNING")
+    with mock_aws():
+        create_tables(plan)
+        os.environ.update(resolve_environment(plan, function["environment"]["variables"]))
+        handler = importlib.import_module("handlers.lead_import").handler
+        calls: Counter[str] = Counter()
+        in_aws = [0.0]
+        started_at: dict[str, float] = {}
+
+        def before(event_name: str, **_: object) -> None:
+            calls[event_name.split(".", 1)[1]] += 1
+            started_at["t"] = time.process_time()
+
+        def after(event_name: str, **_: object) -> None:
+            in_aws[0] += time.process_time() - started_at.pop("t", time.process_time())
+
+        events = boto3._get_default_session().events
+        events.register("before-call.*.*", before)
+        events.register("after-call.*.*", after)
+
+        body = csv_rows(ROWS)
+        cpu, wall = time.process_time(), time.perf_counter()
+        response = handler(http_event("POST", "/leads/import", body=body, headers={"content-type": "text/csv"},
+                                      route="/leads/import"), LambdaContext())
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        report = json.loads(response["body"])
+        imported = report["imported"]
+        by_operation = dict(calls)
+        requests = sum(by_operation.values())
+
+        # Baseline, same run: the naive import, one GetItem and one PutItem per lead, on 1,000 leads.
+        table = boto3.resource("dynamodb").Table(function["environment"]["variables"]["LEADS_TABLE"])
+        calls.clear()
+        for i in range(1_000):
+            key = {"id": f"naive{i}"}
+            if "Item" not in table.get_item(Key=key):
+                table.put_item(Item={**key, "email": f"naive{i}@example.com"})
+        naive = sum(calls.values()) / 1_000
+    return [
+        ("rows in the file (valid new / invalid / duplicate)", f"{ROWS:,} ({imported:,} / {report['invalid']:,} / {report['duplicates']['inFile']:,})"),
+        ("AWS requests per imported lead", f"{requests / imported:.3f} (goal <= 0.1; naive get+put per row: {naive:.2f}, ratio {requests / imported / naive:.3f})"),
+        ("AWS requests by operation", ", ".join(f"{op} {n}" for op, n in sorted(by_operation.items()))),
+        ("CPU seconds outside AWS calls (parse, validate, report)", f"{cpu - in_aws[0]:.2f} s"),
+        ("CPU seconds inside AWS calls (moto, not AWS)", f"{in_aws[0]:.2f} s"),
+        ("wall seconds, whole request", f"{wall:.2f} s"),
+    ]

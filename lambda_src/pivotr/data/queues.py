@@ -1,0 +1,36 @@
+"""The data-access layer for SQS."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import Any
+
+import boto3
+
+BATCH = 10  # messages per SendMessageBatch (the SQS maximum)
+ATTEMPTS = 3
+
+
+class Queue:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    @cached_property
+    def _client(self):
+        return boto3.client("sqs")
+
+    def send_all(self, bodies: list[dict[str, Any]]) -> int:
+        """Send every body (ten per request), retrying entries SQS reports failed; returns how many were sent."""
+        sent = 0
+        for start in range(0, len(bodies), BATCH):
+            entries = [{"Id": str(i), "MessageBody": json.dumps(body, sort_keys=True)}
+                       for i, body in enumerate(bodies[start:start + BATCH])]
+            for _ in range(ATTEMPTS):
+                response = self._client.send_message_batch(QueueUrl=self.url, Entries=entries)
+                sent += len(response.get("Successful", []))
+                failed = {f["Id"] for f in response.get("Failed", [])}
+                entries = [e for e in entries if e["Id"] in failed]
+                if not entries:
+                    break
+        return sent
