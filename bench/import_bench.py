@@ -39,25 +39,24 @@ def run(outdir: Path) -> list[tuple[str, str]]:
         os.environ.update(resolve_environment(plan, function["environment"]["variables"]))
         handler = importlib.import_module("handlers.lead_import").handler
         calls: Counter[str] = Counter()
-        in_aws = [0.0]
-        started_at: dict[str, float] = {}
 
-        def before(event_name: str, **_: object) -> None:
+        def count(event_name: str, **_: object) -> None:
             calls[event_name.split(".", 1)[1]] += 1
-            started_at["t"] = time.process_time()
 
-        def after(event_name: str, **_: object) -> None:
-            in_aws[0] += time.process_time() - started_at.pop("t", time.process_time())
-
-        events = boto3._get_default_session().events
-        events.register("before-call.*.*", before)
-        events.register("after-call.*.*", after)
+        boto3._get_default_session().events.register("before-call.*.*", count)
 
         body = csv_rows(ROWS)
-        cpu, wall = time.process_time(), time.perf_counter()
+        # CPU outside AWS calls: the import's own work (decode, parse, validate, dedupe in memory),
+        # timed alone on the same bytes, since the handler's requests overlap in threads.
+        from pivotr.domain import importing
+
+        cpu = time.process_time()
+        importing.parse(body, "text/csv", "2026-11-25T00:00:00Z")
+        cpu = time.process_time() - cpu
+        wall = time.perf_counter()
         response = handler(http_event("POST", "/leads/import", body=body, headers={"content-type": "text/csv"},
                                       route="/leads/import"), LambdaContext())
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        wall = time.perf_counter() - wall
         report = json.loads(response["body"])
         imported = report["imported"]
         by_operation = dict(calls)
@@ -75,7 +74,6 @@ def run(outdir: Path) -> list[tuple[str, str]]:
         ("rows in the file (valid new / invalid / duplicate)", f"{ROWS:,} ({imported:,} / {report['invalid']:,} / {report['duplicates']['inFile']:,})"),
         ("AWS requests per imported lead", f"{requests / imported:.3f} (goal <= 0.1; naive get+put per row: {naive:.2f}, ratio {requests / imported / naive:.3f})"),
         ("AWS requests by operation", ", ".join(f"{op} {n}" for op, n in sorted(by_operation.items()))),
-        ("CPU seconds outside AWS calls (parse, validate, report)", f"{cpu - in_aws[0]:.2f} s"),
-        ("CPU seconds inside AWS calls (moto, not AWS)", f"{in_aws[0]:.2f} s"),
-        ("wall seconds, whole request", f"{wall:.2f} s"),
+        ("CPU seconds outside AWS calls (decode, parse, validate, dedupe)", f"{cpu:.2f} s"),
+        ("wall seconds, whole request on moto (moto's own work included)", f"{wall:.2f} s"),
     ]
