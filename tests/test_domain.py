@@ -63,3 +63,17 @@ def test_a_handler_environment_names_what_is_missing() -> None:
     assert LeadsEnv.load({"LEADS_TABLE": "l", "LOGS_TABLE": "g"}) == LeadsEnv(leads_table="l", logs_table="g")
     with pytest.raises(MissingEnvironment, match="LOGS_TABLE"):
         LeadsEnv.load({"LEADS_TABLE": "l"})
+
+
+def test_feedback_parses_raw_delivery_and_refuses_what_it_cannot_read() -> None:
+    import json
+
+    from pivotr.domain import feedback
+    from tests.handlers import ses_examples as ses
+
+    raw = feedback.parse(json.dumps(ses.event("Bounce", ses.bounce())))  # raw message delivery: no SNS envelope
+    assert (raw.kind, raw.permanent, raw.campaign_id, raw.lead_ids) == ("bounce", True, "cp_1", ("ld_jane",))
+    assert raw.event_id.startswith(ses.MAIL["messageId"])  # stable across redeliveries without an SNS id
+    for body in ("[]", "{}", json.dumps({"eventType": "Bounce"}), json.dumps({"notificationType": "Spam", "mail": ses.MAIL})):
+        with pytest.raises(feedback.Unparseable):
+            feedback.parse(body)

@@ -46,3 +46,10 @@ class MetricsEnv(EnvModel):
 class ImportEnv(EnvModel):
     leads_table: str
     verification_queue_url: str
+
+
+@dataclass(frozen=True)
+class FeedbackEnv(EnvModel):
+    leads_table: str
+    logs_table: str
+    metrics_table: str

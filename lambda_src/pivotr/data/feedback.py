@@ -1,0 +1,77 @@
+"""The data-access layer of process-feedback: suppress leads, and record each event exactly once."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from pivotr.domain.feedback import FeedbackEvent
+from pivotr.domain.metrics import ALL_CAMPAIGNS
+
+UNATTRIBUTED = "-"  # Logs partition for events that carry no campaign tag
+# A status is only ever replaced by a stronger suppression: complaints win over everything.
+OVERRIDABLE = {"bounced": ["new", "verifying", "valid", "risky", "invalid"],
+               "complained": ["new", "verifying", "valid", "risky", "invalid", "bounced", "unsubscribed"]}
+
+
+class FeedbackStore:
+    def __init__(self, leads_table: str, logs_table: str, metrics_table: str) -> None:
+        self.leads_table, self.logs_table, self.metrics_table = leads_table, logs_table, metrics_table
+
+    @cached_property
+    def _client(self):
+        return boto3.resource("dynamodb").meta.client  # plain Python values in and out
+
+    def suppress(self, lead_id: str, status: str, at: str) -> bool:
+        """Set the lead's status to ``status`` unless it already holds an equal or stronger one."""
+        allowed = OVERRIDABLE[status]
+        names = ", ".join(f":s{i}" for i in range(len(allowed)))
+        try:
+            self._client.update_item(
+                TableName=self.leads_table,
+                Key={"id": lead_id},
+                UpdateExpression="SET #status = :status, suppressedAt = :at, updatedAt = :at",
+                ConditionExpression=f"attribute_exists(id) AND #status IN ({names})",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":status": status, ":at": at, **{f":s{i}": s for i, s in enumerate(allowed)}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False  # unknown lead, or already suppressed as strongly
+            raise
+        return True
+
+    def record_once(self, event: FeedbackEvent) -> bool:
+        """Log the event and count it, atomically and once: False when it was recorded before."""
+        entry: dict[str, Any] = {
+            "campaignId": event.campaign_id or UNATTRIBUTED,
+            "timestamp": f"{event.timestamp}#{event.event_id}",
+            "event": event.kind,
+            "messageId": event.message_id,
+            "eventId": event.event_id,
+        }
+        if event.lead_ids:
+            entry["leadId"] = event.lead_ids[0]
+        if event.detail:
+            entry["detail"] = json.dumps(event.detail, sort_keys=True)
+        actions: list[dict[str, Any]] = [{"Put": {
+            "TableName": self.logs_table, "Item": entry, "ConditionExpression": "attribute_not_exists(campaignId)"}}]
+        if event.counter:
+            day = event.timestamp[:10]
+            for campaign in filter(None, (event.campaign_id, ALL_CAMPAIGNS)):
+                actions.append({"Update": {
+                    "TableName": self.metrics_table, "Key": {"campaignId": campaign, "date": day},
+                    "UpdateExpression": "ADD #counter :one", "ExpressionAttributeNames": {"#counter": event.counter},
+                    "ExpressionAttributeValues": {":one": 1}}})
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except ClientError as error:
+            reasons = error.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                return False  # a redelivery: already logged and counted
+            raise
+        return True
