@@ -117,7 +117,7 @@ SCHEMAS = {
 }
 
 ERRORS = {"400": "invalid input, each bad field named", "404": "no such resource", "409": "state conflict",
-          "413": "body too large", "415": "body is not JSON", "501": "not implemented yet"}
+          "413": "body too large", "415": "body is not JSON"}
 LIST_QUERY = [
     {"name": "limit", "in": "query", "schema": s("integer", minimum=1, maximum=100, default=25)},
     {"name": "nextToken", "in": "query", "schema": STRING, "description": "opaque; from the previous page"},
@@ -139,6 +139,15 @@ def op(function: str, summary: str, ok: tuple[str, str | None], errors: str, *, 
     if body:
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(body)}}}
     return operation
+
+
+def unsubscribe_op(summary: str) -> dict[str, Any]:
+    html = {"text/html": {"schema": STRING}}
+    return {"summary": summary, "x-pivotr-function": "api-leads", "security": [],
+            "parameters": [{"name": "token", "in": "query", "required": True, "schema": STRING,
+                            "description": "HMAC-signed lead and campaign, from the e-mail's link"}],
+            "responses": {"200": {"description": "page", "content": html},
+                          "400": {"description": "page: the link is not valid", "content": html}}}
 
 
 PATHS = {
@@ -194,8 +203,8 @@ PATHS = {
                                          "400 404", params=ID_PARAM + [{"name": "days", "in": "query",
                                                                         "schema": s("integer", minimum=1, maximum=366)}])},
     "/unsubscribe": {
-        "get": op("api-leads", "Unsubscribe confirmation page (signed token)", ("200", None), "400 501", public=True),
-        "post": op("api-leads", "RFC 8058 one-click unsubscribe (signed token)", ("200", None), "400 501", public=True),
+        "get": unsubscribe_op("A confirmation page with one button (GET never unsubscribes)"),
+        "post": unsubscribe_op("RFC 8058 one-click unsubscribe (body `List-Unsubscribe=One-Click`); idempotent"),
     },
 }
 

@@ -60,9 +60,10 @@ def test_page_tokens_round_trip_and_refuse_tampering() -> None:
 def test_a_handler_environment_names_what_is_missing() -> None:
     from pivotr.env import LeadsEnv, MissingEnvironment
 
-    assert LeadsEnv.load({"LEADS_TABLE": "l", "LOGS_TABLE": "g"}) == LeadsEnv(leads_table="l", logs_table="g")
+    full = {"LEADS_TABLE": "l", "LOGS_TABLE": "g", "METRICS_TABLE": "m", "UNSUBSCRIBE_SIGNING_KEY_SECRET_ARN": "arn"}
+    assert LeadsEnv.load(full) == LeadsEnv("l", "g", "m", "arn")
     with pytest.raises(MissingEnvironment, match="LOGS_TABLE"):
-        LeadsEnv.load({"LEADS_TABLE": "l"})
+        LeadsEnv.load({k: v for k, v in full.items() if k != "LOGS_TABLE"})
 
 
 def test_feedback_parses_raw_delivery_and_refuses_what_it_cannot_read() -> None:

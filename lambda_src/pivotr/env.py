@@ -27,6 +27,8 @@ class EnvModel:
 class LeadsEnv(EnvModel):
     leads_table: str
     logs_table: str
+    metrics_table: str
+    unsubscribe_signing_key_secret_arn: str
 
 
 @dataclass(frozen=True)

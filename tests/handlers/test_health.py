@@ -25,8 +25,3 @@ def test_placeholder_consumers_leave_every_record_for_retry() -> None:
     event = {"Records": [{"messageId": "m1", "body": "{}"}, {"messageId": "m2", "body": "{}"}]}
     # When handled / Then nothing is consumed: both are reported as failures, so SQS keeps them
     assert handler(event, LambdaContext()) == {"batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]}
-
-
-def test_the_unsubscribe_placeholder_answers_501_in_the_error_envelope(api) -> None:
-    reply = api.get("/unsubscribe")
-    assert reply.status == 501 and reply.body["error"]["code"] == "NOT_IMPLEMENTED"

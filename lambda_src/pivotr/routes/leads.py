@@ -7,12 +7,26 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from pivotr.data.dynamo import ConditionFailed, Table
-from pivotr.domain import leads
+from pivotr.data.unsubscribe import UnsubscribeStore, signing_key
+from pivotr.domain import leads, unsubscribe
 from pivotr.env import LeadsEnv
-from pivotr.errors import ApiError, conflict, not_found
+from pivotr.errors import conflict, not_found
 from pivotr.http import create_app, json_body, query, respond
 from pivotr.routes.common import listing, now
 from pivotr.validation import path_id, query_choice
+
+PAGE = ("<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content='width=device-width'>"
+        "<title>Unsubscribe</title><body style='font-family:sans-serif;max-width:32em;margin:3em auto'>{}</body></html>")
+PAGE_CONFIRM = PAGE.format("<h1>Unsubscribe?</h1><p>You will get no more e-mails from these campaigns.</p>"
+                           "<form method=post><button type=submit name=List-Unsubscribe value=One-Click>Unsubscribe</button></form>")
+PAGE_DONE = PAGE.format("<h1>You are unsubscribed</h1><p>You will get no more e-mails from us.</p>")
+PAGE_BAD_LINK = PAGE.format("<h1>This link does not work</h1><p>Please use the unsubscribe link from the e-mail as it is.</p>")
+
+
+def page(status: int, html: str) -> Response:
+    return Response(status_code=status, content_type="text/html; charset=utf-8", body=html,
+                    headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"})
+
 
 STATUS_INDEX = "status-index"
 HISTORY_INDEX = "lead-index"
@@ -73,9 +87,26 @@ def build(env: LeadsEnv) -> APIGatewayHttpResolver:
         lead = existing(id)
         return listing(logs, query(app), f"history:{lead['id']}", index=HISTORY_INDEX, key=("leadId", lead["id"]))
 
+    unsubscribes = UnsubscribeStore(env.leads_table, env.metrics_table)
+
+    def subscription() -> unsubscribe.Subscription | None:
+        try:
+            return unsubscribe.verify(query(app).get("token"), signing_key(env.unsubscribe_signing_key_secret_arn))
+        except unsubscribe.BadToken:
+            return None
+
     @app.get("/unsubscribe")
+    def confirm_page() -> Response:
+        """A page with one button: GET never unsubscribes (mail scanners follow links)."""
+        return page(200, PAGE_CONFIRM) if subscription() else page(400, PAGE_BAD_LINK)
+
     @app.post("/unsubscribe")
-    def unsubscribe() -> Response:
-        raise ApiError(501, "NOT_IMPLEMENTED", "Unsubscribe arrives with the sending pipeline")
+    def one_click() -> Response:
+        """RFC 8058: a POST with ``List-Unsubscribe=One-Click`` (or the page's button) unsubscribes."""
+        wanted = subscription()
+        if wanted is None:
+            return page(400, PAGE_BAD_LINK)
+        unsubscribes.unsubscribe(wanted.lead_id, wanted.campaign_id, now())  # idempotent
+        return page(200, PAGE_DONE)
 
     return app

@@ -1,0 +1,48 @@
+"""The data-access layer of unsubscribe: the lead's status and the counter change together, once."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import boto3
+from aws_lambda_powertools.utilities import parameters
+from botocore.exceptions import ClientError
+
+from pivotr.domain.metrics import ALL_CAMPAIGNS
+
+SECRET_MAX_AGE = 300  # seconds a fetched signing key is reused
+
+
+def signing_key(secret_arn: str) -> bytes:
+    """The HMAC key from Secrets Manager, fetched once and cached (Powertools parameters)."""
+    return str(parameters.get_secret(secret_arn, max_age=SECRET_MAX_AGE)).encode()
+
+
+class UnsubscribeStore:
+    def __init__(self, leads_table: str, metrics_table: str) -> None:
+        self.leads_table, self.metrics_table = leads_table, metrics_table
+
+    @cached_property
+    def _client(self):
+        return boto3.resource("dynamodb").meta.client
+
+    def unsubscribe(self, lead_id: str, campaign_id: str | None, at: str) -> bool:
+        """True when this call unsubscribed the lead; False when it already was (or is unknown)."""
+        actions = [{"Update": {
+            "TableName": self.leads_table, "Key": {"id": lead_id},
+            "UpdateExpression": "SET #status = :u, unsubscribedAt = :at, updatedAt = :at",
+            "ConditionExpression": "attribute_exists(id) AND NOT #status IN (:u, :c)",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":u": "unsubscribed", ":c": "complained", ":at": at}}}]
+        for campaign in filter(None, (campaign_id, ALL_CAMPAIGNS)):
+            actions.append({"Update": {
+                "TableName": self.metrics_table, "Key": {"campaignId": campaign, "date": at[:10]},
+                "UpdateExpression": "ADD unsubscribed :one", "ExpressionAttributeValues": {":one": 1}}})
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except ClientError as error:
+            reasons = error.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                return False
+            raise
+        return True

@@ -1,0 +1,72 @@
+"""One-click unsubscribe (RFC 8058) with HMAC-signed tokens, against moto provisioned from the plan."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from pivotr.domain import unsubscribe
+from pivotr.domain.unsubscribe import Subscription
+
+
+@pytest.fixture
+def key(api) -> bytes:
+    api.get("/leads")  # loading api-leads creates its secret in moto, from the plan
+    return boto3.client("secretsmanager").get_secret_value(SecretId="pivotr-mailer-dev-unsubscribe-signing-key")["SecretString"].encode()
+
+
+def leads_table(synth):
+    return boto3.resource("dynamodb").Table(synth.function_environment("dev", "api-leads")["LEADS_TABLE"])
+
+
+def test_get_shows_a_confirmation_page_and_changes_nothing(api, key) -> None:
+    lead = api.post("/leads", {"email": "u@example.com"}).body
+    reply = api.get("/unsubscribe", query={"token": unsubscribe.sign(Subscription(lead["id"], "cp_1"), key)})
+    assert reply.status == 200 and "<form method=post>" in reply.body
+    assert reply.headers["Cache-Control"] == "no-store"
+    assert api.get(f"/leads/{lead['id']}").body["status"] == "new"
+
+
+def test_one_click_post_unsubscribes_once_and_counts_once(api, key, synth) -> None:
+    lead = api.post("/leads", {"email": "u@example.com"}).body
+    token = unsubscribe.sign(Subscription(lead["id"], "cp_1"), key)
+    # When the mail client posts twice (RFC 8058 body), and the reader also clicks the page button
+    for _ in range(2):
+        assert api.post("/unsubscribe", query={"token": token}, raw="List-Unsubscribe=One-Click",
+                        headers={"content-type": "application/x-www-form-urlencoded"}).status == 200
+    api.post("/unsubscribe", query={"token": token}, raw="List-Unsubscribe=One-Click")
+    # Then the lead is unsubscribed and the campaign counted one unsubscribe
+    assert api.get(f"/leads/{lead['id']}").body["status"] == "unsubscribed"
+    metrics = boto3.resource("dynamodb").Table(synth.function_environment("dev", "api-leads")["METRICS_TABLE"])
+    rows = metrics.scan()["Items"]
+    assert {(r["campaignId"], int(r["unsubscribed"])) for r in rows} == {("cp_1", 1), ("ALL", 1)}
+
+
+@pytest.mark.parametrize("forge", [
+    lambda token, key: token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB"),  # edited signature
+    lambda token, key: unsubscribe.sign(Subscription("ld_someone_else", "cp_1"), b"guessed-key"),  # wrong key
+    lambda token, key: token.split(".")[0] + "." + unsubscribe.sign(Subscription("ld_other", None), key).split(".")[1],  # spliced
+    lambda token, key: "",
+    lambda token, key: "x" * 600,
+])
+def test_forged_or_foreign_tokens_are_refused_and_change_nothing(api, key, forge) -> None:
+    lead = api.post("/leads", {"email": "f@example.com"}).body
+    token = forge(unsubscribe.sign(Subscription(lead["id"], None), key), key)
+    assert api.post("/unsubscribe", query={"token": token}).status == 400
+    assert api.get("/unsubscribe", query={"token": token}).status == 400
+    assert api.get(f"/leads/{lead['id']}").body["status"] == "new"
+
+
+def test_a_complained_lead_stays_complained(api, key, synth) -> None:
+    lead = api.post("/leads", {"email": "c@example.com", "status": "complained"}).body
+    api.post("/unsubscribe", query={"token": unsubscribe.sign(Subscription(lead["id"], None), key)})
+    assert api.get(f"/leads/{lead['id']}").body["status"] == "complained"
+
+
+def test_tokens_round_trip_and_bind_the_lead() -> None:
+    key = b"k" * 32
+    token = unsubscribe.sign(Subscription("ld_a", "cp_1"), key)
+    assert unsubscribe.verify(token, key) == Subscription("ld_a", "cp_1")
+    assert unsubscribe.link("https://x/unsubscribe", Subscription("ld_a", None), key).startswith("https://x/unsubscribe?token=")
+    with pytest.raises(unsubscribe.BadToken):
+        unsubscribe.verify(token, b"other-key")
