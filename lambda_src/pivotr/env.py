@@ -55,3 +55,12 @@ class FeedbackEnv(EnvModel):
     leads_table: str
     logs_table: str
     metrics_table: str
+
+
+@dataclass(frozen=True)
+class VerifyEnv(EnvModel):
+    leads_table: str
+    campaigns_table: str
+    sending_queue_url: str
+    verifier_api_key_secret_arn: str
+    verifier_base_url: str

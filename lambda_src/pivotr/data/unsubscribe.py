@@ -5,17 +5,16 @@ from __future__ import annotations
 from functools import cached_property
 
 import boto3
-from aws_lambda_powertools.utilities import parameters
 from botocore.exceptions import ClientError
 
+from pivotr.data.secrets import secret
 from pivotr.domain.metrics import ALL_CAMPAIGNS
 
-SECRET_MAX_AGE = 300  # seconds a fetched signing key is reused
 
 
 def signing_key(secret_arn: str) -> bytes:
-    """The HMAC key from Secrets Manager, fetched once and cached (Powertools parameters)."""
-    return str(parameters.get_secret(secret_arn, max_age=SECRET_MAX_AGE)).encode()
+    """The HMAC key from Secrets Manager (cached)."""
+    return secret(secret_arn).encode()
 
 
 class UnsubscribeStore:

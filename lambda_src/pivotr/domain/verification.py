@@ -1,0 +1,28 @@
+"""Mapping a MyEmailVerifier answer to a lead status. No AWS, no HTTP here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+VERIFIABLE = frozenset({"new", "verifying"})  # statuses a verification result may replace
+RISKY_ANSWERS = frozenset({"catch all", "catch-all", "catchall", "unknown", "greylisted", "grey-listed", "accept all"})
+
+
+class UnexpectedAnswer(ValueError):
+    """The verifier answered something we do not know how to read; the message is retried."""
+
+
+def _flag(answer: dict[str, Any], name: str) -> bool:
+    return str(answer.get(name, "")).strip().lower() in {"true", "1", "yes"}
+
+
+def status_of(answer: dict[str, Any]) -> str:
+    """``valid``, ``risky`` (catch-all, unknown, greylisted, disposable) or ``invalid``."""
+    raw = str(answer.get("Status") or answer.get("status") or "").strip().lower()
+    if raw == "valid":
+        return "risky" if _flag(answer, "Disposable_Domain") else "valid"
+    if raw == "invalid":
+        return "invalid"
+    if raw in RISKY_ANSWERS:
+        return "risky"
+    raise UnexpectedAnswer(f"unknown verifier status {raw[:40]!r}")
