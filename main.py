@@ -64,7 +64,8 @@ class MailerStack(AwsStack):
             return Table(self, f"table-{props.name}", props=replace(props, protect=config.protect_data),
                          table_name=naming.name(props.name))
 
-        leads, campaigns, templates, logs, metrics, settings = (table(props) for props in TABLES)
+        tables = tuple(table(props) for props in TABLES)
+        leads, campaigns, templates, logs, metrics, settings, recipients = tables
 
         # Work queues (visibility = 6x the consumer's timeout)
         sending = Queue(self, "queue-sending", queue_name=naming.name("sending"),
@@ -94,10 +95,11 @@ class MailerStack(AwsStack):
             fns["lead-import"], fns["api-leads"], fns["api-campaigns"], fns["api-metrics"])
 
         send_email.add_sqs_source(sending)
-        sending.connect_producer(send_email)  # re-queues paced sends
+        sending.connect_producer(send_email)  # dispatch ticks queue paced sends and the next tick
+        verification.connect_producer(send_email)  # campaigns that verify their audience first
         ses.connect_sender(send_email)
         unsubscribe_key.connect(send_email)
-        for t, write in ((leads, False), (campaigns, True), (templates, False), (logs, True), (metrics, True), (settings, False)):
+        for t, write in ((leads, False), (campaigns, True), (templates, False), (recipients, True), (logs, True), (metrics, True)):
             t.connect(send_email, write=write)
 
         verify_email.add_sqs_source(verification)
@@ -108,7 +110,7 @@ class MailerStack(AwsStack):
         campaigns.connect(verify_email)
 
         process_feedback.add_sqs_source(ses.feedback_queue)
-        for t in (leads, campaigns, logs, metrics):
+        for t in (leads, campaigns, recipients, logs, metrics):
             t.connect(process_feedback, write=True)
 
         verification.connect_producer(lead_import)
@@ -118,11 +120,11 @@ class MailerStack(AwsStack):
         for t, write in ((leads, True), (logs, True), (metrics, True)):
             t.connect(api_leads, write=write)
 
-        sending.connect_producer(api_campaigns)
+        sending.connect_producer(api_campaigns)  # the first dispatch tick of a start or resume
         api_campaigns.add_environment("SES_FROM_EMAIL", config.ses.from_email)
         api_campaigns.add_environment("SES_IDENTITY_DOMAIN", config.ses.identity_domain)
-        for t, write in ((campaigns, True), (templates, True), (leads, False), (settings, False)):
-            t.connect(api_campaigns, write=write)
+        for t in (campaigns, templates):
+            t.connect(api_campaigns, write=True)
 
         for t in (metrics, campaigns):
             t.connect(api_metrics)
@@ -157,7 +159,7 @@ class MailerStack(AwsStack):
                              description=f"{fn.function_name}: average duration above 80 % of its {fn.props.timeout} s timeout")
             monitoring.alarm(f"{fn.props.name}-async-dlq", fn.async_dlq_ref.metric_visible_messages(), threshold=0,
                              comparison="GreaterThanThreshold", description=f"{fn.function_name}: failed async invocations")
-        for t in (leads, campaigns, templates, logs, metrics, settings):
+        for t in tables:
             monitoring.alarm(f"{t.props.name}-throttles", t.metric_throttle_events(), threshold=0,
                              comparison="GreaterThanThreshold", description=f"{t.table_name}: throttled requests")
         work_queues: list[QueueRef] = [sending, verification, ses.feedback_queue]
@@ -174,10 +176,10 @@ class MailerStack(AwsStack):
         monitoring.add_graph("Lambda errors", [fn.metric_errors() for fn in fns.values()])
         monitoring.add_graph("Lambda duration (avg ms)", [fn.metric_duration() for fn in fns.values()])
         monitoring.add_graph("DynamoDB consumed capacity", [
-            t.metric(name) for t in (leads, campaigns, templates, logs, metrics, settings)
+            t.metric(name) for t in tables
             for name in ("ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits")])
         monitoring.add_graph("DynamoDB throttles", [
-            t.metric(name) for t in (leads, campaigns, templates, logs, metrics, settings)
+            t.metric(name) for t in tables
             for name in ("ReadThrottleEvents", "WriteThrottleEvents")])
         monitoring.add_graph("Queue depth", [q.metric_visible_messages() for q in work_queues])
         monitoring.add_graph("Queue age of oldest message (s)", [q.metric_age_of_oldest_message() for q in work_queues])
@@ -193,7 +195,7 @@ class MailerStack(AwsStack):
             "sending_queue_url": sending.url,
             "verification_queue_url": verification.url,
             "feedback_queue_url": ses.feedback_queue.url,
-            **{f"{t.props.name}_table": t.table_name for t in (leads, campaigns, templates, logs, metrics, settings)},
+            **{f"{t.props.name}_table": t.table_name for t in tables},
         }
         if users is not None:
             outputs |= {"user_pool_id": users.pool.id, "user_pool_client_id": users.client.id}

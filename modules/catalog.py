@@ -28,6 +28,9 @@ TABLES: tuple[TableProps, ...] = (
     TableProps(name="logs", partition_key="campaignId", sort_key="timestamp", indexes=(Index("lead-index", "leadId", "timestamp"),)),
     TableProps(name="metrics", partition_key="campaignId", sort_key="date"),
     TableProps(name="settings", partition_key="key"),
+    # Our addition (SPEC §4 allows one where a feature needs it): one item per lead of a campaign's
+    # audience snapshot, whose conditional claim makes each (campaign, lead) reach SES at most once.
+    TableProps(name="recipients", partition_key="campaignId", sort_key="leadId"),
 )
 
 FUNCTIONS: tuple[FunctionProps, ...] = (

@@ -10,7 +10,7 @@ from modules.iam import Grantee, Statement
 from modules.naming import Naming
 from modules.queues import Configurable, ExistingQueue, Queue, QueueProps, QueueRef, queue_name_from_url
 
-EVENT_TYPES = ("BOUNCE", "COMPLAINT", "DELIVERY", "REJECT", "OPEN", "CLICK", "DELIVERY_DELAY")
+EVENT_TYPES = ("SEND", "BOUNCE", "COMPLAINT", "DELIVERY", "REJECT", "OPEN", "CLICK", "DELIVERY_DELAY")
 FEEDBACK_VISIBILITY = 60  # seconds: 6x process-feedback's 10 s timeout
 FEEDBACK_MAX_RECEIVES = 5
 DMARC_POLICY = "v=DMARC1; p=quarantine; adkim=s; aspf=s"

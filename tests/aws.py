@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -47,7 +48,7 @@ def resolve_environment(plan: dict[str, Any], env: dict[str, str]) -> dict[str, 
         rtype, logical_id, attribute = match.groups()
         body = plan["resource"][rtype][logical_id]
         if rtype == "aws_sqs_queue":
-            url = boto3.client("sqs").create_queue(QueueName=body["name"])["QueueUrl"]
+            url = create_queue(plan, logical_id)
             resolved[key] = url if attribute == "url" else boto3.client("sqs").get_queue_attributes(
                 QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         elif rtype == "aws_secretsmanager_secret":
@@ -55,6 +56,26 @@ def resolve_environment(plan: dict[str, Any], env: dict[str, str]) -> dict[str, 
         else:
             resolved[key] = value  # e.g. the API URL: not an AWS resource the code calls
     return resolved
+
+
+# plan attribute -> SQS attribute, for what changes how messages move: visibility, delays, retention
+_QUEUE_ATTRIBUTES = {"visibility_timeout_seconds": "VisibilityTimeout", "delay_seconds": "DelaySeconds",
+                     "message_retention_seconds": "MessageRetentionPeriod"}
+
+
+def create_queue(plan: dict[str, Any], logical_id: str) -> str:
+    """The plan's queue in moto with its visibility timeout and its redrive policy (DLQ created too)."""
+    body = plan["resource"]["aws_sqs_queue"][logical_id]
+    sqs = boto3.client("sqs")
+    attributes = {name: str(body[key]) for key, name in _QUEUE_ATTRIBUTES.items() if key in body}
+    if body.get("redrive_policy"):
+        policy = json.loads(body["redrive_policy"])
+        dlq = _REF.fullmatch(policy["deadLetterTargetArn"])
+        assert dlq is not None, policy
+        dlq_url = create_queue(plan, dlq.group(2))
+        policy["deadLetterTargetArn"] = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        attributes["RedrivePolicy"] = json.dumps(policy)
+    return sqs.create_queue(QueueName=body["name"], Attributes=attributes)["QueueUrl"]
 
 
 def _secret_arn(name: str) -> str:

@@ -29,6 +29,7 @@ SPEC_TABLES = {
     "logs": ("campaignId", "timestamp", {"lead-index": "leadId"}),
     "metrics": ("campaignId", "date", {}),
     "settings": ("key", None, {}),
+    "recipients": ("campaignId", "leadId", {}),  # ours: per-campaign send records (README, "Sending")
 }
 SPEC_ROUTES = {
     "GET /health", "GET /leads", "POST /leads", "POST /leads/import", "GET /leads/{id}", "PUT /leads/{id}",
@@ -176,7 +177,7 @@ def test_greenfield_creates_ses_wiring_that_admits_only_its_topic(greenfield: Sy
     plan = greenfield.stage("staging")
     [destination] = [b for _, _, b in resources(plan, "aws_sesv2_configuration_set_event_destination")]
     assert set(destination["event_destination"]["matching_event_types"]) == {
-        "BOUNCE", "COMPLAINT", "DELIVERY", "REJECT", "OPEN", "CLICK", "DELIVERY_DELAY"}
+        "SEND", "BOUNCE", "COMPLAINT", "DELIVERY", "REJECT", "OPEN", "CLICK", "DELIVERY_DELAY"}
     [queue_policy] = [json.loads(b["policy"]) for _, _, b in resources(plan, "aws_sqs_queue_policy")]
     [statement] = queue_policy["Statement"]
     assert statement["Principal"] == {"Service": "sns.amazonaws.com"}

@@ -1,7 +1,19 @@
-"""send-email: placeholder until its issue lands (consumes nothing: every record stays for retry)."""
+"""send-email: campaign e-mails and dispatch ticks from the sending queue (partial batch response).
 
-from pivotr.pending import leave_every_record
+Not Powertools' per-record BatchProcessor: a batch's e-mails are claimed in one transaction, which
+is what keeps AWS requests under two per e-mail."""
+
+from aws_lambda_powertools import Logger, Tracer
+
+from pivotr.env import SendEnv
+from pivotr.routes.sending import SendingService
+
+logger, tracer = Logger(), Tracer()
+service = SendingService(SendEnv.load())
 
 
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
 def handler(event: dict, context: object) -> dict:
-    return leave_every_record(event)
+    retry = service.handle(event.get("Records", []), context.get_remaining_time_in_millis)  # type: ignore[attr-defined]
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in retry]}

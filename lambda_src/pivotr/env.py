@@ -36,6 +36,7 @@ class CampaignsEnv(EnvModel):
     campaigns_table: str
     templates_table: str
     ses_identity_domain: str
+    sending_queue_url: str
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class ImportEnv(EnvModel):
 @dataclass(frozen=True)
 class FeedbackEnv(EnvModel):
     leads_table: str
+    campaigns_table: str
+    recipients_table: str
     logs_table: str
     metrics_table: str
 
@@ -64,3 +67,18 @@ class VerifyEnv(EnvModel):
     sending_queue_url: str
     verifier_api_key_secret_arn: str
     verifier_base_url: str
+
+
+@dataclass(frozen=True)
+class SendEnv(EnvModel):
+    leads_table: str
+    campaigns_table: str
+    templates_table: str
+    recipients_table: str
+    logs_table: str
+    metrics_table: str
+    sending_queue_url: str
+    verification_queue_url: str
+    ses_configuration_set: str
+    unsubscribe_signing_key_secret_arn: str
+    unsubscribe_base_url: str

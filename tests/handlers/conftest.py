@@ -32,12 +32,16 @@ def aws() -> Iterator[None]:
 
 @pytest.fixture
 def tables(aws: None, synth: Synth) -> Iterator[list[str]]:
-    """The dev stage's tables, created from the plan and empty for each test."""
+    """The dev stage's tables, created from the plan and empty for each test (queues too: handlers
+    create theirs from the plan when they load)."""
     names = create_tables(synth.stage(STAGE))
     yield names
     client = boto3.client("dynamodb")
     for name in names:
         client.delete_table(TableName=name)
+    sqs = boto3.client("sqs")
+    for url in sqs.list_queues().get("QueueUrls", []):
+        sqs.delete_queue(QueueUrl=url)
 
 
 @pytest.fixture

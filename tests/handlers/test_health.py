@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import importlib
 
-from tests.handlers.events import LambdaContext
-
 
 def test_health_answers_ok(api) -> None:
     reply = api.get("/health")
@@ -17,11 +15,3 @@ def test_every_handler_path_in_the_plan_points_at_real_code(function_env, synth)
         function_env(fn["function_name"].split("-", 3)[-1])
         module_name, _, attribute = fn["handler"].rpartition(".")
         assert callable(getattr(importlib.import_module(module_name), attribute)), fn["handler"]
-
-
-def test_placeholder_consumers_leave_every_record_for_retry() -> None:
-    # Given a batch for a consumer whose behaviour has not landed yet
-    handler = importlib.import_module("handlers.send_email").handler
-    event = {"Records": [{"messageId": "m1", "body": "{}"}, {"messageId": "m2", "body": "{}"}]}
-    # When handled / Then nothing is consumed: both are reported as failures, so SQS keeps them
-    assert handler(event, LambdaContext()) == {"batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]}

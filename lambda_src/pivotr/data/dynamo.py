@@ -61,15 +61,19 @@ class Table:
             self._table.put_item(Item=item, ConditionExpression=Attr(self.key_names[0]).not_exists())
 
     def update(
-        self, key: dict[str, str], values: dict[str, Any], *, status_in: Iterable[str] | None = None
+        self, key: dict[str, str], values: dict[str, Any], *, status_in: Iterable[str] | None = None,
+        expect: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Set ``values`` on an existing item (optionally only while its status is one of ``status_in``)."""
+        """Set ``values`` on an existing item, only while its status is one of ``status_in`` and each
+        attribute in ``expect`` holds the given value (else ConditionFailed)."""
         # Our own placeholder prefixes: boto3 numbers the condition's placeholders #n0, :v0, ...
         names = {f"#set{i}": name for i, name in enumerate(values)}
         expression = "SET " + ", ".join(f"#set{i} = :set{i}" for i in range(len(values)))
         condition: ConditionBase = Attr(self.key_names[0]).exists()
         if status_in is not None:
             condition = condition & Attr("status").is_in(sorted(status_in))
+        for name, value in (expect or {}).items():
+            condition = condition & Attr(name).eq(value)
         with _conditional_write():
             response = self._table.update_item(
                 Key=key,
@@ -165,6 +169,27 @@ class BulkTable(Table):
 
         return set().union(*_in_parallel(read, _chunks(ids, BATCH_GET)))
 
+    def get_all(self, keys: list[dict[str, Any]], projection: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """The items of ``keys`` that exist (any order): 100 keys per BatchGetItem, several in flight."""
+
+        def read(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = []
+            spec: dict[str, Any] = {"Keys": chunk, "ConsistentRead": True}
+            if projection:
+                spec |= {"ProjectionExpression": ", ".join(f"#p{i}" for i in range(len(projection))),
+                         "ExpressionAttributeNames": {f"#p{i}": p for i, p in enumerate(projection)}}
+            request = {self.name: spec}
+            for attempt in range(MAX_ATTEMPTS):
+                response = self._client.batch_get_item(RequestItems=request)
+                found += response["Responses"].get(self.name, [])
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    return found
+                _pause(attempt)
+            raise RuntimeError("DynamoDB left keys unprocessed after retries")
+
+        return [plain(item) for chunk in _in_parallel(read, _chunks(keys, BATCH_GET)) for item in chunk]
+
     def _transact(self, actions: list[tuple[str, dict[str, Any]]]) -> set[int]:
         """Run one transaction; returns the indexes whose condition failed (nothing was written then)."""
         for attempt in range(MAX_ATTEMPTS):
@@ -221,3 +246,22 @@ class BulkTable(Table):
                 vanished |= {chunk[i][0] for i in failed}
                 chunk = [c for i, c in enumerate(chunk) if i not in failed]
         return vanished
+
+
+def write_all(requests: list[tuple[str, dict[str, Any]]]) -> None:
+    """Put (table, item) pairs across tables, 25 per BatchWriteItem, retrying what DynamoDB leaves unprocessed.
+
+    Unconditional: only for items the caller alone may write (for example, a recipient it holds the claim on).
+    """
+    client = boto3.resource("dynamodb").meta.client
+    for chunk in _chunks(requests, BATCH_WRITE):
+        request: dict[str, list[dict[str, Any]]] = {}
+        for table, item in chunk:
+            request.setdefault(table, []).append({"PutRequest": {"Item": item}})
+        for attempt in range(MAX_ATTEMPTS):
+            request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+            if not request:
+                break
+            _pause(attempt)
+        else:
+            raise RuntimeError("DynamoDB left items unprocessed after retries")

@@ -10,7 +10,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from pivotr.domain.feedback import FeedbackEvent
-from pivotr.domain.metrics import ALL_CAMPAIGNS
+from pivotr.data.counters import counter_actions
 
 UNATTRIBUTED = "-"  # Logs partition for events that carry no campaign tag
 # A status is only ever replaced by a stronger suppression: complaints win over everything.
@@ -61,12 +61,7 @@ class FeedbackStore:
         actions: list[dict[str, Any]] = [{"Put": {
             "TableName": self.logs_table, "Item": entry, "ConditionExpression": "attribute_not_exists(campaignId)"}}]
         if event.counter:
-            day = event.timestamp[:10]
-            for campaign in filter(None, (event.campaign_id, ALL_CAMPAIGNS)):
-                actions.append({"Update": {
-                    "TableName": self.metrics_table, "Key": {"campaignId": campaign, "date": day},
-                    "UpdateExpression": "ADD #counter :one", "ExpressionAttributeNames": {"#counter": event.counter},
-                    "ExpressionAttributeValues": {":one": 1}}})
+            actions += counter_actions(self.metrics_table, event.campaign_id, event.timestamp[:10], {event.counter: 1})
         try:
             self._client.transact_write_items(TransactItems=actions)
         except ClientError as error:

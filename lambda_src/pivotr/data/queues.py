@@ -20,12 +20,16 @@ class Queue:
     def _client(self):
         return boto3.client("sqs")
 
-    def send_all(self, bodies: list[dict[str, Any]]) -> int:
-        """Send every body (ten per request), retrying entries SQS reports failed; returns how many were sent."""
+    def send_all(self, bodies: list[dict[str, Any]], delays: list[int] | None = None) -> int:
+        """Send every body (ten per request), each after its delay in seconds (at most 900), retrying
+        entries SQS reports failed; returns how many were sent."""
         sent = 0
         for start in range(0, len(bodies), BATCH):
             entries = [{"Id": str(i), "MessageBody": json.dumps(body, sort_keys=True)}
                        for i, body in enumerate(bodies[start:start + BATCH])]
+            if delays:
+                for entry, delay in zip(entries, delays[start:start + BATCH], strict=True):
+                    entry["DelaySeconds"] = delay
             for _ in range(ATTEMPTS):
                 response = self._client.send_message_batch(QueueUrl=self.url, Entries=entries)
                 sent += len(response.get("Successful", []))

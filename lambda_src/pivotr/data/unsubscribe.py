@@ -8,7 +8,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from pivotr.data.secrets import secret
-from pivotr.domain.metrics import ALL_CAMPAIGNS
+from pivotr.data.counters import counter_actions
 
 
 
@@ -33,10 +33,7 @@ class UnsubscribeStore:
             "ConditionExpression": "attribute_exists(id) AND NOT #status IN (:u, :c)",
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": {":u": "unsubscribed", ":c": "complained", ":at": at}}}]
-        for campaign in filter(None, (campaign_id, ALL_CAMPAIGNS)):
-            actions.append({"Update": {
-                "TableName": self.metrics_table, "Key": {"campaignId": campaign, "date": at[:10]},
-                "UpdateExpression": "ADD unsubscribed :one", "ExpressionAttributeValues": {":one": 1}}})
+        actions += counter_actions(self.metrics_table, campaign_id, at[:10], {"unsubscribed": 1})
         try:
             self._client.transact_write_items(TransactItems=actions)
         except ClientError as error:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -72,6 +73,14 @@ def _audience(values: dict[str, Any]) -> str | None:
     return None
 
 
+def _rate(value: Any) -> str | None:
+    return None if 0 < value <= 1 else "must be a fraction above 0 and at most 1 (0.05 is 5 %)"
+
+
+def _auto_pause(values: dict[str, Any]) -> str | None:
+    return None if values else "needs bounceRate, complaintRate or minSends"
+
+
 _HOUR = Field(int, required=True, minimum=0, maximum=23)
 _DELAY = Field(int, required=True, minimum=0, maximum=MAX_DELAY)
 FIELDS = {
@@ -94,7 +103,16 @@ FIELDS = {
     "sendingWindow": _object(
         {"startHour": _HOUR, "endHour": _HOUR, "timeZone": Field(str, required=True, max_length=64)}, _window
     ),
+    "verifyFirst": Field(bool),
+    "autoPause": _object(
+        {"bounceRate": Field((int, float), check=_rate), "complaintRate": Field((int, float), check=_rate),
+         "minSends": Field(int, minimum=1, maximum=1_000_000)},
+        _auto_pause,
+    ),
 }
+# Dispatcher state (see domain/sending.py): kept on the item, never shown by the API.
+INTERNAL = frozenset({"runId", "runTick", "runMessage", "runPhase", "runCursor", "runSnapshot", "runNextSendAt",
+                      "runDayKey", "runDayCount", "runReleasedAt", "runWakeAt"})
 DEFAULTS = {"pacing": {"minDelaySeconds": 30, "maxDelaySeconds": 120}, "dailyLimit": 500}
 
 
@@ -108,15 +126,27 @@ def _check_sender(values: dict[str, Any], identity_domain: str) -> None:
         raise invalid([{"field": "fromEmail", "message": f"must be an address under the verified domain {identity}"}])
 
 
+def _storable(values: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB takes no floats: auto-pause rates become Decimals (read back as floats)."""
+    if values.get("autoPause"):
+        values["autoPause"] = {k: Decimal(str(v)) if isinstance(v, float) else v for k, v in values["autoPause"].items()}
+    return values
+
+
+def public(campaign: dict[str, Any]) -> dict[str, Any]:
+    """The campaign as the API shows it: without the dispatcher's bookkeeping."""
+    return {k: v for k, v in campaign.items() if k not in INTERNAL}
+
+
 def new_campaign(body: Any, *, id_: str, now: str, identity_domain: str) -> dict[str, Any]:
-    values = validate(body, FIELDS)
+    values = _storable(validate(body, FIELDS))
     _check_sender(values, identity_domain)
     return {**DEFAULTS, **{k: v for k, v in values.items() if v is not None}, "id": id_, "status": "draft",
             "createdAt": now, "updatedAt": now}
 
 
 def changes(body: Any, *, now: str, identity_domain: str) -> dict[str, Any]:
-    values = validate(body, FIELDS, partial=True)
+    values = _storable(validate(body, FIELDS, partial=True))
     _check_sender(values, identity_domain)
     return {**values, "updatedAt": now}
 
@@ -124,3 +154,10 @@ def changes(body: Any, *, now: str, identity_domain: str) -> dict[str, Any]:
 def transition(action: str) -> tuple[frozenset[str], str]:
     """The states ``action`` may start from and the state it leads to."""
     return TRANSITIONS[action]
+
+
+def new_run(campaign: dict[str, Any], *, run_id: str) -> dict[str, Any]:
+    """Dispatcher state for a start (snapshot the audience first) or a resume (release what is unsent)."""
+    first = campaign["status"] == "draft"
+    return {"runId": run_id, "runTick": 0, "runMessage": "", "runPhase": "snapshot" if first else "release",
+            "runSnapshot": "", "runCursor": "", "runNextSendAt": 0, "pauseReason": None}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 COUNTERS = ("queued", "sent", "delivered", "bounced", "complained", "opened", "clicked", "unsubscribed", "failed")
+MAX_DAYS = 366  # days of rows read at once; one Query page holds them all
 ALL_CAMPAIGNS = "ALL"  # the row every counter update also increments, so the dashboard reads one partition
 
 

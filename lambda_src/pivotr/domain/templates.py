@@ -10,7 +10,7 @@ from typing import Any
 from pivotr.errors import invalid
 from pivotr.validation import Field, validate
 
-STANDARD_FIELDS = frozenset({"firstName", "lastName", "company", "email"})
+STANDARD_FIELDS = frozenset({"firstName", "lastName", "company", "email", "unsubscribeUrl"})  # the last: set at send time
 CUSTOM_PREFIX = "custom."  # {{custom.plan}} reads customAttributes["plan"]
 MAX_BODY = 100_000  # characters per body
 _MERGE = re.compile(r"\{\{\s*([A-Za-z][A-Za-z0-9_.]*)\s*(?:\|\s*([^{}|]*?)\s*)?\}\}")

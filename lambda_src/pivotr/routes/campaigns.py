@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from pivotr.data.dynamo import ConditionFailed, Table
+from pivotr.data.queues import Queue
 from pivotr.domain import campaigns, templates
+from pivotr.domain.sending import tick_message
 from pivotr.env import CampaignsEnv
 from pivotr.errors import ApiError, conflict, invalid, not_found
 from pivotr.http import create_app, json_body, query, respond
 from pivotr.routes.common import listing, new_id, now
 from pivotr.validation import path_id
 
-# Called after a campaign entered "running" (start or resume); the sending pipeline plugs in here.
-OnStart = Callable[[dict[str, Any]], None]
 STAMPS = {"start": "startedAt", "pause": "pausedAt", "abort": "abortedAt"}
 
 
-def build(env: CampaignsEnv, on_start: OnStart | None = None) -> APIGatewayHttpResolver:
+def build(env: CampaignsEnv) -> APIGatewayHttpResolver:
     app = create_app()
     table, template_table = Table(env.campaigns_table), Table(env.templates_table)
+    queue = Queue(env.sending_queue_url)
 
     def existing(store: Table, what: str, id_: str) -> dict[str, Any]:
         item = store.get({"id": path_id(id_)})
@@ -50,11 +50,12 @@ def build(env: CampaignsEnv, on_start: OnStart | None = None) -> APIGatewayHttpR
 
     @app.get("/campaigns")
     def list_campaigns() -> dict[str, Any]:
-        return listing(table, query(app), "campaigns")
+        page = listing(table, query(app), "campaigns")
+        return {**page, "items": [campaigns.public(c) for c in page["items"]]}
 
     @app.get("/campaigns/<id>")
     def read(id: str) -> dict[str, Any]:
-        return existing(table, "campaign", id)
+        return campaigns.public(existing(table, "campaign", id))
 
     @app.put("/campaigns/<id>")
     def update(id: str) -> dict[str, Any]:
@@ -63,7 +64,7 @@ def build(env: CampaignsEnv, on_start: OnStart | None = None) -> APIGatewayHttpR
         if "templateId" in values:
             require_template(values["templateId"])
         try:
-            return table.update({"id": id}, values, status_in=campaigns.EDITABLE)
+            return campaigns.public(table.update({"id": id}, values, status_in=campaigns.EDITABLE))
         except ConditionFailed:
             raise state_conflict(id, "edit") from None
 
@@ -75,13 +76,18 @@ def build(env: CampaignsEnv, on_start: OnStart | None = None) -> APIGatewayHttpR
                            templateId=campaign["templateId"])
         stamp = now()
         values = {"status": target, "updatedAt": stamp, STAMPS[action]: stamp}
+        if target == "running" and campaign["status"] in allowed_from:
+            # A new run: start snapshots the audience, resume releases the still-unsent recipients.
+            # Its first tick is queued before the run is committed, so a crash cannot leave a running
+            # campaign without one; if the commit loses, that tick finds another run id and stops.
+            values |= campaigns.new_run(campaign, run_id=new_id("run"))
+            queue.send_all([tick_message(id_, values["runId"], 0)])
+            allowed_from = frozenset({campaign["status"]})  # the phase was chosen from it
         try:
             moved = table.update({"id": id_}, values, status_in=allowed_from)
         except ConditionFailed:
             raise state_conflict(id_, action) from None
-        if target == "running" and on_start is not None:
-            on_start(moved)
-        return moved
+        return campaigns.public(moved)
 
     @app.post("/campaigns/<id>/start")
     def start(id: str) -> dict[str, Any]:

@@ -1,19 +1,33 @@
-"""process-feedback: one SQS record = one SES notification; bad ones are logged, never retried."""
+"""process-feedback: one SQS record = one SES notification; bad ones are logged, never retried.
+
+Besides suppressing leads and counting events, it closes the sending loop: a Send event confirms a
+recipient whose claim a crash left unconfirmed, and bounces or complaints may pause their campaign.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from aws_lambda_powertools import Logger
 
+from pivotr.data.dynamo import Table
 from pivotr.data.feedback import FeedbackStore
-from pivotr.domain.feedback import Unparseable, parse
+from pivotr.data.recipients import RecipientStore
+from pivotr.domain import metrics, sending
+from pivotr.domain.feedback import FeedbackEvent, Unparseable, parse
 from pivotr.env import FeedbackEnv
 
 logger = Logger()
+REPUTATION_COUNTERS = frozenset({"bounced", "complained"})
 
 
 class FeedbackService:
-    def __init__(self, env: FeedbackEnv) -> None:
+    def __init__(self, env: FeedbackEnv, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
         self.store = FeedbackStore(env.leads_table, env.logs_table, env.metrics_table)
+        self.recipients = RecipientStore(env.recipients_table, env.campaigns_table, env.logs_table, env.metrics_table)
+        self.campaigns, self.metrics = Table(env.campaigns_table), Table(env.metrics_table, ("campaignId", "date"))
 
     def handle(self, body: str, sqs_message_id: str = "") -> str:
         """What happened: ``unparseable``, ``duplicate`` or ``recorded``. AWS errors propagate (retry)."""
@@ -27,8 +41,37 @@ class FeedbackService:
         if status:  # before recording: a retry after a failure here re-applies it (idempotent)
             for lead in event.lead_ids:
                 self.store.suppress(lead, status, event.timestamp)
+        if event.kind == "send" and event.campaign_id:
+            for lead in event.lead_ids:  # idempotent too: only an unconfirmed or in-flight claim changes
+                self.confirm(event, lead)
         if not self.store.record_once(event):
             return "duplicate"
         logger.info("feedback recorded", extra={"kind": event.kind, "campaignId": event.campaign_id,
                                                  "messageId": event.message_id, "permanent": event.permanent})
+        if event.counter in REPUTATION_COUNTERS and event.campaign_id:
+            self.check_reputation(event.campaign_id)
         return "recorded"
+
+    def confirm(self, event: FeedbackEvent, lead_id: str) -> None:
+        """SES took this e-mail. An unconfirmed recipient becomes sent (and counted); one still claimed
+        is marked, so whoever finds its claim dead knows it went out."""
+        campaign_id = str(event.campaign_id)
+        values = {"messageId": event.message_id, "doneAt": event.timestamp}
+        if self.recipients.move(campaign_id, lead_id, sending.SENT, from_statuses=(sending.UNCONFIRMED,), values=values):
+            self.recipients.count(campaign_id, event.timestamp[:10], {"sent": 1})
+            logger.info("unconfirmed send confirmed by SES", extra={"campaignId": campaign_id, "leadId": lead_id})
+        else:
+            self.recipients.move(campaign_id, lead_id, sending.SENDING, from_statuses=(sending.SENDING,),
+                                 values={"sesMessageId": event.message_id})
+
+    def check_reputation(self, campaign_id: str) -> None:
+        """Pause the campaign when its bounce or complaint rate crossed its limit."""
+        campaign = self.campaigns.get({"id": campaign_id})
+        if campaign is None or campaign["status"] != "running":
+            return
+        rows, _ = self.metrics.page(limit=metrics.MAX_DAYS, key=("campaignId", campaign_id), newest_first=False)
+        reason = sending.pause_reason(campaign, metrics.summarize(rows)["totals"])
+        if reason:
+            now = self.clock()
+            if self.recipients.pause(campaign_id, reason, sending.iso(now), sending.log_entry(campaign_id, None, "paused", now, reason=reason)):
+                logger.warning("campaign paused itself", extra={"campaignId": campaign_id, "reason": reason})

@@ -14,7 +14,7 @@ from pivotr.errors import not_found
 from pivotr.http import create_app, query, respond
 from pivotr.validation import path_id, query_int
 
-MAX_DAYS = 366  # days per request; one Query page holds them all
+MAX_DAYS = metrics.MAX_DAYS  # days per request
 DASHBOARD_CACHE = "private, max-age=60"  # seconds: counters move with sends, a minute is fresh enough
 CAMPAIGN_CACHE = "private, max-age=30"
 

@@ -34,6 +34,15 @@ class VerificationService:
         except (ValueError, TypeError, KeyError) as error:
             logger.error("unreadable verification message dropped", extra={"reason": str(error), "bodyStart": body[:300]})
             return "unreadable"
+        outcome = self._verify(lead_id)
+        if campaign_id:  # the campaign's recipient waits for this answer, whatever it is: send-email decides
+            campaign = self.campaigns.get({"id": campaign_id})
+            if campaign is not None and campaign["status"] == "running":
+                self.sending.send_all([{"campaignId": campaign_id, "leadId": lead_id}])
+                return f"{outcome}, handed to sending"
+        return outcome
+
+    def _verify(self, lead_id: str) -> str:
         lead = self.leads.get({"id": lead_id})
         if lead is None or lead["status"] not in verification.VERIFIABLE:
             return "skipped"  # deleted, verified already, or suppressed meanwhile
@@ -44,9 +53,4 @@ class VerificationService:
         except ConditionFailed:
             return "skipped"  # changed meanwhile (for example unsubscribed): keep that
         logger.info("lead verified", extra={"leadId": lead_id, "status": status})
-        if campaign_id and status in ("valid", "risky"):
-            campaign = self.campaigns.get({"id": campaign_id})
-            if campaign is not None and campaign["status"] == "running":
-                self.sending.send_all([{"campaignId": campaign_id, "leadId": lead_id}])
-                return "queued for sending"
         return status

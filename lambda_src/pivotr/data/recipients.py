@@ -1,0 +1,177 @@
+"""The data-access layer of sending: recipient records, claims, outcomes, and the campaign's run state.
+
+Recipients table: partition key ``campaignId``, sort key ``leadId``; one item per lead in a
+campaign's audience snapshot, with its ``status`` (see domain/sending.py) and, once handed to SES,
+its ``messageId``. A recipient reaches SES only after one conditional claim moved it to ``sending``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from pivotr.data.counters import counter_actions
+from pivotr.data.dynamo import BulkTable, ConditionFailed, plain, write_all
+from pivotr.domain.sending import PENDING, SENDING, VERIFYING
+
+CLAIM_BATCH = 99  # recipients per claim transaction: 100 actions, one of them the campaign check
+
+
+class RecipientStore(BulkTable):
+    def __init__(self, recipients_table: str, campaigns_table: str, logs_table: str, metrics_table: str) -> None:
+        super().__init__(recipients_table, key=("campaignId", "leadId"))
+        self.campaigns_table, self.logs_table, self.metrics_table = campaigns_table, logs_table, metrics_table
+
+    # -- reads ----------------------------------------------------------------------------------
+    def releasable(self, campaign_id: str, after: str, limit: int) -> tuple[list[dict[str, Any]], bool]:
+        """Up to ``limit`` pending or verifying recipients after lead id ``after``, in lead-id order,
+        and whether none is left after them."""
+        found: list[dict[str, Any]] = []
+        condition = Key("campaignId").eq(campaign_id)
+        if after:
+            condition = condition & Key("leadId").gt(after)
+        start: dict[str, Any] | None = None
+        while True:
+            args: dict[str, Any] = {"KeyConditionExpression": condition, "ConsistentRead": True,
+                                    "FilterExpression": Attr("status").is_in([PENDING, VERIFYING]),
+                                    "ProjectionExpression": "leadId, #status", "ExpressionAttributeNames": {"#status": "status"}}
+            if start:
+                args["ExclusiveStartKey"] = start
+            response = self._table.query(**args)
+            found += plain(response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if len(found) >= limit:
+                return found[:limit], not start and len(found) == limit
+            if not start:
+                return found, True
+
+    def all_of(self, campaign_id: str) -> list[dict[str, Any]]:
+        """Every recipient's lead id, status and claim (for the completion check)."""
+        items: list[dict[str, Any]] = []
+        args: dict[str, Any] = {"KeyConditionExpression": Key("campaignId").eq(campaign_id), "ConsistentRead": True,
+                                "ProjectionExpression": "leadId, #status, claimToken, claimedAt, sesMessageId",
+                                "ExpressionAttributeNames": {"#status": "status"}}
+        while True:
+            response = self._table.query(**args)
+            items += plain(response.get("Items", []))
+            if not response.get("LastEvaluatedKey"):
+                return items
+            args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def of(self, campaign_id: str, lead_ids: list[str]) -> dict[str, dict[str, Any]]:
+        items = self.get_all([{"campaignId": campaign_id, "leadId": lead} for lead in lead_ids])
+        return {item["leadId"]: item for item in items}
+
+    # -- claims ---------------------------------------------------------------------------------
+    def claim(self, campaign_id: str, allowed: dict[str, tuple[str, ...]], token: str, at: float) -> tuple[list[str], bool]:
+        """Move each lead's recipient from one of its ``allowed`` statuses to ``sending`` under ``token``,
+        atomically with a check that the campaign is still running. Returns the claimed lead ids and
+        whether the campaign stopped (then nothing is claimed)."""
+        claimed: list[str] = []
+        leads = list(allowed)
+        for start in range(0, len(leads), CLAIM_BATCH):
+            chunk = leads[start:start + CLAIM_BATCH]
+            while chunk:
+                actions = [("ConditionCheck", {
+                    "TableName": self.campaigns_table, "Key": {"id": campaign_id},
+                    "ConditionExpression": "#status = :running",
+                    "ExpressionAttributeNames": {"#status": "status"}, "ExpressionAttributeValues": {":running": "running"}})]
+                for lead in chunk:
+                    statuses = {f":a{i}": s for i, s in enumerate(allowed[lead])}
+                    actions.append(("Update", {
+                        "TableName": self.name, "Key": {"campaignId": campaign_id, "leadId": lead},
+                        "UpdateExpression": "SET #status = :sending, claimToken = :token, claimedAt = :at",
+                        "ConditionExpression": f"#status IN ({', '.join(statuses)})",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {":sending": SENDING, ":token": token, ":at": Decimal(int(at)), **statuses}}))
+                failed = self._transact(actions)
+                if 0 in failed:
+                    return claimed, True
+                if not failed:
+                    claimed += chunk
+                    break
+                chunk = [lead for i, lead in enumerate(chunk, start=1) if i not in failed]
+        return claimed, False
+
+    def move(self, campaign_id: str, lead_id: str, status: str, *, from_statuses: tuple[str, ...] = (),
+             token: str | None = None, values: dict[str, Any] | None = None) -> bool:
+        """Set the recipient's status (and ``values``) if it is in ``from_statuses`` or held under ``token``."""
+        names = {"#status": "status"}
+        expression_values: dict[str, Any] = {":new": status}
+        if token is not None:
+            condition = "#status = :sending AND claimToken = :token"
+            expression_values |= {":sending": SENDING, ":token": token}
+        else:
+            placeholders = {f":f{i}": s for i, s in enumerate(from_statuses)}
+            condition = f"#status IN ({', '.join(placeholders)})"
+            expression_values |= placeholders
+        sets = ["#status = :new"]
+        for i, (name, value) in enumerate((values or {}).items()):
+            names[f"#v{i}"] = name
+            expression_values[f":v{i}"] = value
+            sets.append(f"#v{i} = :v{i}")
+        try:
+            self._client.update_item(TableName=self.name, Key={"campaignId": campaign_id, "leadId": lead_id},
+                                     UpdateExpression="SET " + ", ".join(sets), ConditionExpression=condition,
+                                     ExpressionAttributeNames=names, ExpressionAttributeValues=expression_values)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    # -- outcomes -------------------------------------------------------------------------------
+    def add(self, recipients: list[dict[str, Any]]) -> None:
+        """Snapshot records: unconditional puts, written only before any of them is released."""
+        self.put_all(recipients)
+
+    def record(self, outcomes: list[dict[str, Any]], logs: list[dict[str, Any]]) -> None:
+        """Final recipient records (held claims only) and their log entries, 25 per request."""
+        write_all([(self.name, item) for item in outcomes] + [(self.logs_table, entry) for entry in logs])
+
+    def count(self, campaign_id: str, day: str, counters: dict[str, int]) -> None:
+        """Add to the campaign's and the ``ALL`` metrics rows in one request."""
+        actions = counter_actions(self.metrics_table, campaign_id, day, counters)
+        if actions:
+            self._client.transact_write_items(TransactItems=actions)
+
+    # -- the campaign's run ---------------------------------------------------------------------
+    def commit_run(self, campaign_id: str, run_id: str, tick: int, values: dict[str, Any],
+                   counters: dict[str, int] | None = None, day: str = "") -> None:
+        """Advance the run past ``tick`` (and add ``counters``) only if it is still running at ``tick``."""
+        names = {f"#v{i}": name for i, name in enumerate(values)}
+        actions = [{"Update": {
+            "TableName": self.campaigns_table, "Key": {"id": campaign_id},
+            "UpdateExpression": "SET " + ", ".join(f"#v{i} = :v{i}" for i in range(len(values))),
+            "ConditionExpression": "#status = :running AND runId = :run AND runTick = :tick",
+            "ExpressionAttributeNames": {**names, "#status": "status"},
+            "ExpressionAttributeValues": {**{f":v{i}": v for i, v in enumerate(values.values())},
+                                          ":running": "running", ":run": run_id, ":tick": tick}}}]
+        actions += counter_actions(self.metrics_table, campaign_id, day, counters or {})
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except ClientError as error:
+            reasons = error.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                raise ConditionFailed from None
+            raise
+
+    def pause(self, campaign_id: str, reason: str, at: str, log: dict[str, Any]) -> bool:
+        """Pause a running campaign with ``reason``, logged in the same transaction. False if it was not running."""
+        try:
+            self._client.transact_write_items(TransactItems=[
+                {"Update": {"TableName": self.campaigns_table, "Key": {"id": campaign_id},
+                            "UpdateExpression": "SET #status = :paused, pausedAt = :at, updatedAt = :at, pauseReason = :why",
+                            "ConditionExpression": "#status = :running", "ExpressionAttributeNames": {"#status": "status"},
+                            "ExpressionAttributeValues": {":paused": "paused", ":running": "running", ":at": at, ":why": reason}}},
+                {"Put": {"TableName": self.logs_table, "Item": log}},
+            ])
+        except ClientError as error:
+            reasons = error.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                return False
+            raise
+        return True

@@ -1,0 +1,189 @@
+"""A small simulation of the AWS pieces around the mailer's functions, on moto provisioned from the plan.
+
+- ``Clock``: one controllable time for the code under test and for moto's SQS (delays, visibility).
+- ``LambdaQueue``: drives an SQS consumer the way Lambda's event source does (batches of up to 10,
+  partial batch failures, a crashed invocation leaves its whole batch for redelivery, DLQ after the
+  plan's receive count), jumping the clock to the next visible message when the queue is idle.
+- ``FakeSes``: wraps moto's real SES v2 client (so botocore still validates every request) and
+  injects throttling, permanent rejections and crashes; it records every message SES accepted.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.handlers.events import LambdaContext
+
+REGION = "ap-south-1"
+START = 1_795_000_000.0  # epoch seconds: 2026-11-18, a Wednesday
+
+
+class Crash(BaseException):
+    """The Lambda process dies here: no except clause or cleanup of the code under test runs."""
+
+
+class Clock:
+    def __init__(self, now: float = START) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def millis(self) -> float:
+        return self.now * 1000
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """moto's SQS reads this clock for message delays and visibility timeouts."""
+        import moto.sqs.models as sqs_models
+
+        monkeypatch.setattr(sqs_models, "unix_time", self)
+        monkeypatch.setattr(sqs_models, "unix_time_millis", self.millis)
+
+
+@dataclass
+class Context(LambdaContext):
+    remaining: int = 30_000  # ms: send-email's timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining
+
+
+@dataclass
+class LambdaQueue:
+    url: str
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]]
+    clock: Clock
+    invocations: int = 0
+    crashes: int = 0
+    duplicate: Callable[[list[dict[str, Any]]], None] | None = None  # called with each batch after it ran
+
+    def _moto_queue(self):
+        from moto.sqs.models import sqs_backends
+
+        name = self.url.rsplit("/", 1)[-1]
+        return sqs_backends["123456789012"][REGION].queues[name]
+
+    def next_visible_at(self) -> float | None:
+        """When the next message becomes receivable (epoch seconds), or None when the queue is empty."""
+        times = [max(m.visible_at, m.delayed_until) / 1000 for m in self._moto_queue()._messages]
+        return min(times) if times else None
+
+    def dlq_depth(self) -> int:
+        dlq = self._moto_queue().dead_letter_queue
+        return len(dlq._messages) if dlq else 0
+
+    def receive(self) -> list[dict[str, Any]]:
+        sqs = boto3.client("sqs")
+        messages = sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, AttributeNames=["All"]).get("Messages", [])
+        arn = f"arn:aws:sqs:{REGION}:123456789012:{self.url.rsplit('/', 1)[-1]}"
+        return [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                 "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+                 "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": REGION} for m in messages]
+
+    def invoke(self, records: list[dict[str, Any]]) -> set[str] | None:
+        """Run one batch; the message ids to retry, or None if the invocation crashed."""
+        self.invocations += 1
+        try:
+            result = self.handler({"Records": records}, Context())
+        except Crash:
+            self.crashes += 1
+            return None
+        return {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+
+    def step(self) -> bool:
+        """One poll and invocation, as Lambda does it; False when nothing is visible."""
+        records = self.receive()
+        if not records:
+            return False
+        failed = self.invoke(records)
+        if failed is None:
+            return True  # the whole batch comes back after the visibility timeout
+        sqs = boto3.client("sqs")
+        for record in records:
+            if record["messageId"] not in failed:
+                sqs.delete_message(QueueUrl=self.url, ReceiptHandle=record["receiptHandle"])
+        if self.duplicate:
+            self.duplicate(records)
+        return True
+
+    def run(self, *, until: Callable[[], bool] = lambda: False, max_steps: int = 5_000, horizon: float = 30 * 86_400) -> None:
+        """Deliver until the queue is empty (jumping the clock across delays) or ``until()`` holds."""
+        end = self.clock.now + horizon
+        for _ in range(max_steps):
+            if until():
+                return
+            if self.step():
+                continue
+            at = self.next_visible_at()
+            if at is None or at > end:
+                return
+            self.clock.now = max(self.clock.now, at + 0.001)
+        raise AssertionError(f"still running after {max_steps} steps")
+
+
+@dataclass
+class FakeSes:
+    real: Any
+    rng: random.Random
+    throttle: float = 0.0  # share of calls answered with TooManyRequestsException
+    reject: frozenset[str] = frozenset()  # addresses SES refuses for good
+    crash_before: frozenset[int] = frozenset()  # call numbers where the process dies before SES has it
+    crash_after: frozenset[int] = frozenset()  # ... or after SES accepted it
+    during_send: Callable[[], None] | None = None  # runs inside a call (a concurrent duplicate delivery)
+    calls: int = 0
+    accepted: list[dict[str, Any]] = field(default_factory=list)  # the request, plus "MessageId"
+
+    def send_email(self, **request: Any) -> dict[str, Any]:
+        self.calls += 1
+        number = self.calls
+        if number in self.crash_before:
+            raise Crash(f"crash before SES call {number}")
+        if self.rng.random() < self.throttle:
+            raise ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "Maximum sending rate exceeded."}},
+                              "SendEmail")
+        if request["Destination"]["ToAddresses"][0] in self.reject:
+            raise ClientError({"Error": {"Code": "MessageRejected", "Message": "Email address is on the suppression list"}},
+                              "SendEmail")
+        response = self.real.send_email(**request)
+        self.accepted.append({**request, "MessageId": response["MessageId"]})
+        if self.during_send:
+            hook, self.during_send = self.during_send, None  # once per arming; never recursive
+            hook()
+        if number in self.crash_after:
+            raise Crash(f"crash after SES call {number}")
+        return response
+
+    def tags(self, sent: dict[str, Any]) -> dict[str, str]:
+        return {t["Name"]: t["Value"] for t in sent["EmailTags"]}
+
+    def leads(self) -> list[str]:
+        return [self.tags(sent)["lead"] for sent in self.accepted]
+
+
+def send_event(sent: dict[str, Any], timestamp: str) -> dict[str, Any]:
+    """The configuration-set Send event SES publishes for an accepted message."""
+    tags = {t["Name"]: [t["Value"]] for t in sent["EmailTags"]}
+    mail = {"timestamp": timestamp, "source": sent["FromEmailAddress"], "messageId": sent["MessageId"],
+            "destination": sent["Destination"]["ToAddresses"], "tags": tags}
+    return {"eventType": "Send", "mail": mail, "send": {}}
+
+
+def install_ses(service: Any, fake: FakeSes) -> None:
+    """Route the service's SES client through ``fake`` (the client is created lazily, once)."""
+    service.mailer.__dict__["_client"] = fake
+
+
+def real_ses(identity_domain: str) -> Any:
+    client = boto3.client("sesv2", region_name=REGION)
+    boto3.client("ses", region_name=REGION).verify_domain_identity(Domain=identity_domain)
+    return client

@@ -1,0 +1,112 @@
+"""Fixtures shared by the sending tests: a whole mailer (API, send-email, process-feedback) on one clock."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.handlers.mailer_sim import Clock, FakeSes, LambdaQueue, install_ses, real_ses, send_event
+from tests.handlers.ses_examples import sns
+
+
+@dataclass
+class Mailer:
+    """Handles on everything a sending test touches, all provisioned from the dev plan."""
+
+    api: Any
+    send_module: Any
+    feedback_module: Any
+    clock: Clock
+    ses: FakeSes
+    queue: LambdaQueue
+    tables: dict[str, Any]
+    identity_domain: str
+    confirmed: int = 0  # accepted messages whose Send event was fed back
+
+    @property
+    def service(self):
+        return self.send_module.service
+
+    def add_leads(self, leads: list[dict[str, Any]]) -> None:
+        with self.tables["leads"].batch_writer() as batch:
+            for lead in leads:
+                batch.put_item(Item={"tags": [], "customAttributes": {}, "createdAt": "2026-11-01T00:00:00.000Z",
+                                     "updatedAt": "2026-11-01T00:00:00.000Z", **lead})
+
+    def campaign(self, **fields: Any) -> str:
+        template = self.api.post("/templates", {
+            "name": "Intro", "subject": "Hello {{firstName | there}}",
+            "html": "<p>Hi {{firstName | there}}, a note from us.</p>", "text": "Hi {{firstName | there}}"})
+        assert template.status == 201, template.body
+        body = {"name": "Launch", "templateId": template.body["id"], "fromEmail": f"outreach@{self.identity_domain}",
+                "fromName": "Pivotr Team", "audience": {"statuses": ["valid"]},
+                "pacing": {"minDelaySeconds": 0, "maxDelaySeconds": 0}, **fields}
+        created = self.api.post("/campaigns", body)
+        assert created.status == 201, created.body
+        return created.body["id"]
+
+    def read(self, campaign_id: str) -> dict[str, Any]:
+        return self.tables["campaigns"].get_item(Key={"id": campaign_id}, ConsistentRead=True)["Item"]
+
+    def recipients(self, campaign_id: str) -> dict[str, dict[str, Any]]:
+        items, args = [], {"KeyConditionExpression": boto3.dynamodb.conditions.Key("campaignId").eq(campaign_id)}
+        while True:
+            page = self.tables["recipients"].query(**args)
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                return {i["leadId"]: i for i in items}
+            args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def totals(self, campaign_id: str) -> dict[str, int]:
+        rows = self.tables["metrics"].query(
+            KeyConditionExpression=boto3.dynamodb.conditions.Key("campaignId").eq(campaign_id))["Items"]
+        totals: dict[str, int] = {}
+        for row in rows:
+            for key, value in row.items():
+                if key not in ("campaignId", "date"):
+                    totals[key] = totals.get(key, 0) + int(value)
+        return totals
+
+    def confirm_sends(self) -> None:
+        """Feed SES's Send events for newly accepted messages to process-feedback (SNS-wrapped)."""
+        fresh = self.ses.accepted[self.confirmed:]
+        self.confirmed = len(self.ses.accepted)
+        stamp = self.service_time()
+        for start in range(0, len(fresh), 10):
+            bodies = [sns(send_event(sent, stamp), f"sns-{sent['MessageId']}") for sent in fresh[start:start + 10]]
+            assert self.feedback(*bodies) == {"batchItemFailures": []}
+
+    def feedback(self, *bodies: str) -> dict[str, Any]:
+        from tests.handlers.events import LambdaContext
+        from tests.handlers.ses_examples import sqs_event
+
+        return self.feedback_module.handler(sqs_event(*bodies), LambdaContext())
+
+    def service_time(self) -> str:
+        from pivotr.domain.sending import iso
+
+        return iso(self.clock())
+
+
+@pytest.fixture
+def mailer(api, handler_module, synth, monkeypatch) -> Mailer:
+    clock = Clock()
+    clock.install(monkeypatch)
+    send_module = handler_module("send-email")
+    send_module.service.clock = clock
+    send_module.service.rng = random.Random(7)
+    feedback_module = handler_module("process-feedback")
+    feedback_module.service.clock = clock
+    env = synth.function_environment("dev", "send-email")
+    identity = env["SES_IDENTITY_DOMAIN"]
+    fake = FakeSes(real_ses(identity), random.Random(11))
+    install_ses(send_module.service, fake)
+    dynamodb = boto3.resource("dynamodb")
+    tables = {name: dynamodb.Table(env[f"{name.upper()}_TABLE"])
+              for name in ("leads", "campaigns", "templates", "recipients", "logs", "metrics")}
+    queue = LambdaQueue(send_module.service.queue.url, send_module.handler, clock)
+    return Mailer(api, send_module, feedback_module, clock, fake, queue, tables, identity)
