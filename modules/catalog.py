@@ -30,7 +30,10 @@ TABLES: tuple[TableProps, ...] = (
     TableProps(name="settings", partition_key="key"),
     # Our addition (SPEC §4 allows one where a feature needs it): one item per lead of a campaign's
     # audience snapshot, whose conditional claim makes each (campaign, lead) reach SES at most once.
-    TableProps(name="recipients", partition_key="campaignId", sort_key="leadId"),
+    # open-index is sparse: only recipients not yet sent, skipped or failed carry openCampaign, so
+    # releasing and the completion check read what is left, not the whole audience.
+    TableProps(name="recipients", partition_key="campaignId", sort_key="leadId",
+               indexes=(Index("open-index", "openCampaign", "leadId"),)),
 )
 
 FUNCTIONS: tuple[FunctionProps, ...] = (

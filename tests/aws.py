@@ -10,6 +10,9 @@ import boto3
 
 from modules.rules import resources
 
+# The HTTP API's invoke URL (e.g. in UNSUBSCRIBE_BASE_URL): known only after apply; a stand-in here
+_STAGE_URL = re.compile(r"\$\{aws_apigatewayv2_stage\.[A-Za-z0-9_-]+\.invoke_url\}")
+LOCAL_API_URL = "https://api.pivotr.test/"
 _REF = re.compile(r"\$\{(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}")
 
 
@@ -41,6 +44,7 @@ def resolve_environment(plan: dict[str, Any], env: dict[str, str]) -> dict[str, 
     """Environment values with Terraform references (queue URLs, secret ARNs) made real in moto."""
     resolved = {}
     for key, value in env.items():
+        value = _STAGE_URL.sub(LOCAL_API_URL, value)
         match = _REF.fullmatch(value)
         if not match:
             resolved[key] = value

@@ -29,7 +29,7 @@ SPEC_TABLES = {
     "logs": ("campaignId", "timestamp", {"lead-index": "leadId"}),
     "metrics": ("campaignId", "date", {}),
     "settings": ("key", None, {}),
-    "recipients": ("campaignId", "leadId", {}),  # ours: per-campaign send records (README, "Sending")
+    "recipients": ("campaignId", "leadId", {"open-index": "openCampaign"}),  # ours: per-campaign send records (README, "Sending")
 }
 SPEC_ROUTES = {
     "GET /health", "GET /leads", "POST /leads", "POST /leads/import", "GET /leads/{id}", "PUT /leads/{id}",

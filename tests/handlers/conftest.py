@@ -10,6 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests import moto_speed
 from tests.aws import create_tables, resolve_environment
 from tests.synth import Synth
 
@@ -21,8 +22,10 @@ def aws() -> Iterator[None]:
     """One mocked AWS account for the handler tests; no credentials or network are ever used."""
     saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="ap-south-1")
+    moto_speed.install()
     with mock_aws():
         yield
+    moto_speed.uninstall()
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
@@ -97,3 +100,29 @@ def aws_calls(aws: None):
     session.events.register("before-call.*.*", count)
     yield calls
     session.events.unregister("before-call.*.*", count)
+
+
+@pytest.fixture
+def mailer(api, handler_module, synth, monkeypatch):
+    """The dev plan's mailer on one controllable clock, SES faked around moto's (see mailer_sim.py)."""
+    import random
+
+    from tests.handlers.mailer_sim import Clock, FakeSes, LambdaQueue, install_ses, real_ses
+    from tests.handlers.sending_fixtures import Mailer
+
+    clock = Clock()
+    clock.install(monkeypatch)
+    send_module = handler_module("send-email")
+    send_module.service.clock = clock
+    send_module.service.rng = random.Random(7)
+    feedback_module = handler_module("process-feedback")
+    feedback_module.service.clock = clock
+    env = synth.function_environment("dev", "send-email")
+    identity = env["SES_IDENTITY_DOMAIN"]
+    fake = FakeSes(real_ses(identity), random.Random(11))
+    install_ses(send_module.service, fake)
+    dynamodb = boto3.resource("dynamodb")
+    tables = {name: dynamodb.Table(env[f"{name.upper()}_TABLE"])
+              for name in ("leads", "campaigns", "templates", "recipients", "logs", "metrics")}
+    queue = LambdaQueue(send_module.service.queue.url, send_module.handler, clock)
+    return Mailer(api, send_module, feedback_module, clock, fake, queue, tables, identity)

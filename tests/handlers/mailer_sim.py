@@ -65,7 +65,8 @@ class LambdaQueue:
     clock: Clock
     invocations: int = 0
     crashes: int = 0
-    duplicate: Callable[[list[dict[str, Any]]], None] | None = None  # called with each batch after it ran
+    before: Callable[[list[dict[str, Any]]], None] | None = None  # called with each batch before it runs
+    after: Callable[[list[dict[str, Any]]], None] | None = None  # ... and after
 
     def _moto_queue(self):
         from moto.sqs.models import sqs_backends
@@ -105,15 +106,16 @@ class LambdaQueue:
         records = self.receive()
         if not records:
             return False
+        if self.before:
+            self.before(records)
         failed = self.invoke(records)
         if failed is None:
             return True  # the whole batch comes back after the visibility timeout
-        sqs = boto3.client("sqs")
-        for record in records:
-            if record["messageId"] not in failed:
-                sqs.delete_message(QueueUrl=self.url, ReceiptHandle=record["receiptHandle"])
-        if self.duplicate:
-            self.duplicate(records)
+        done = [{"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(records) if r["messageId"] not in failed]
+        if done:
+            boto3.client("sqs").delete_message_batch(QueueUrl=self.url, Entries=done)
+        if self.after:
+            self.after(records)
         return True
 
     def run(self, *, until: Callable[[], bool] = lambda: False, max_steps: int = 5_000, horizon: float = 30 * 86_400) -> None:

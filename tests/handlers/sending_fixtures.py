@@ -1,15 +1,13 @@
-"""Fixtures shared by the sending tests: a whole mailer (API, send-email, process-feedback) on one clock."""
+"""A whole mailer for sending tests: API, send-email and process-feedback on one clock (fixture in conftest)."""
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
-import pytest
 
-from tests.handlers.mailer_sim import Clock, FakeSes, LambdaQueue, install_ses, real_ses, send_event
+from tests.handlers.mailer_sim import Clock, FakeSes, LambdaQueue, send_event
 from tests.handlers.ses_examples import sns
 
 
@@ -90,23 +88,3 @@ class Mailer:
         from pivotr.domain.sending import iso
 
         return iso(self.clock())
-
-
-@pytest.fixture
-def mailer(api, handler_module, synth, monkeypatch) -> Mailer:
-    clock = Clock()
-    clock.install(monkeypatch)
-    send_module = handler_module("send-email")
-    send_module.service.clock = clock
-    send_module.service.rng = random.Random(7)
-    feedback_module = handler_module("process-feedback")
-    feedback_module.service.clock = clock
-    env = synth.function_environment("dev", "send-email")
-    identity = env["SES_IDENTITY_DOMAIN"]
-    fake = FakeSes(real_ses(identity), random.Random(11))
-    install_ses(send_module.service, fake)
-    dynamodb = boto3.resource("dynamodb")
-    tables = {name: dynamodb.Table(env[f"{name.upper()}_TABLE"])
-              for name in ("leads", "campaigns", "templates", "recipients", "logs", "metrics")}
-    queue = LambdaQueue(send_module.service.queue.url, send_module.handler, clock)
-    return Mailer(api, send_module, feedback_module, clock, fake, queue, tables, identity)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pivotr.domain.leads import lead_id
-from tests.handlers.sending_fixtures import mailer  # noqa: F401 - the fixture
 
 
 def leads(n: int, status: str = "valid", prefix: str = "lead") -> list[dict]:

@@ -7,6 +7,7 @@ its ``messageId``. A recipient reaches SES only after one conditional claim move
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -15,8 +16,10 @@ from botocore.exceptions import ClientError
 
 from pivotr.data.counters import counter_actions
 from pivotr.data.dynamo import BulkTable, ConditionFailed, plain, write_all
-from pivotr.domain.sending import PENDING, SENDING, VERIFYING
+from pivotr.domain.sending import FAILED, PENDING, SENDING, SENT, SKIPPED, UNCONFIRMED, VERIFYING
 
+OPEN_INDEX = "open-index"
+CLOSED = frozenset({SENT, SKIPPED, FAILED, UNCONFIRMED})  # moving here drops the recipient from open-index
 CLAIM_BATCH = 99  # recipients per claim transaction: 100 actions, one of them the campaign check
 
 
@@ -26,39 +29,47 @@ class RecipientStore(BulkTable):
         self.campaigns_table, self.logs_table, self.metrics_table = campaigns_table, logs_table, metrics_table
 
     # -- reads ----------------------------------------------------------------------------------
+    def _open(self, campaign_id: str, after: str = "", filter_statuses: tuple[str, ...] = ()) -> Iterator[list[dict[str, Any]]]:
+        """Pages of the campaign's open recipients (sparse open-index), in lead-id order after ``after``."""
+        condition = Key("openCampaign").eq(campaign_id)
+        if after:
+            condition = condition & Key("leadId").gt(after)
+        args: dict[str, Any] = {"IndexName": OPEN_INDEX, "KeyConditionExpression": condition}
+        if filter_statuses:
+            args["FilterExpression"] = Attr("status").is_in(list(filter_statuses))
+        while True:
+            response = self._table.query(**args)
+            yield plain(response.get("Items", []))
+            if not response.get("LastEvaluatedKey"):
+                return
+            args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def releasable(self, campaign_id: str, after: str, limit: int) -> tuple[list[dict[str, Any]], bool]:
         """Up to ``limit`` pending or verifying recipients after lead id ``after``, in lead-id order,
         and whether none is left after them."""
         found: list[dict[str, Any]] = []
-        condition = Key("campaignId").eq(campaign_id)
-        if after:
-            condition = condition & Key("leadId").gt(after)
-        start: dict[str, Any] | None = None
-        while True:
-            args: dict[str, Any] = {"KeyConditionExpression": condition, "ConsistentRead": True,
-                                    "FilterExpression": Attr("status").is_in([PENDING, VERIFYING]),
-                                    "ProjectionExpression": "leadId, #status", "ExpressionAttributeNames": {"#status": "status"}}
-            if start:
-                args["ExclusiveStartKey"] = start
-            response = self._table.query(**args)
-            found += plain(response.get("Items", []))
-            start = response.get("LastEvaluatedKey")
-            if len(found) >= limit:
-                return found[:limit], not start and len(found) == limit
-            if not start:
-                return found, True
+        pages = self._open(campaign_id, after, (PENDING, VERIFYING))
+        for page in pages:
+            found += page
+            if len(found) > limit:
+                return found[:limit], False
+        return found, True
 
-    def all_of(self, campaign_id: str) -> list[dict[str, Any]]:
-        """Every recipient's lead id, status and claim (for the completion check)."""
-        items: list[dict[str, Any]] = []
-        args: dict[str, Any] = {"KeyConditionExpression": Key("campaignId").eq(campaign_id), "ConsistentRead": True,
-                                "ProjectionExpression": "leadId, #status, claimToken, claimedAt, sesMessageId",
+    def open_of(self, campaign_id: str) -> list[dict[str, Any]]:
+        """Every recipient not yet sent, skipped, failed or unconfirmed (for the completion check)."""
+        return [item for page in self._open(campaign_id) for item in page]
+
+    def statuses(self, campaign_id: str) -> dict[str, int]:
+        """How many recipients are in each status: one pass over the campaign, at completion."""
+        counts: dict[str, int] = {}
+        args: dict[str, Any] = {"KeyConditionExpression": Key("campaignId").eq(campaign_id), "ProjectionExpression": "#status",
                                 "ExpressionAttributeNames": {"#status": "status"}}
         while True:
             response = self._table.query(**args)
-            items += plain(response.get("Items", []))
+            for item in response.get("Items", []):
+                counts[item["status"]] = counts.get(item["status"], 0) + 1
             if not response.get("LastEvaluatedKey"):
-                return items
+                return counts
             args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def of(self, campaign_id: str, lead_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -113,9 +124,10 @@ class RecipientStore(BulkTable):
             names[f"#v{i}"] = name
             expression_values[f":v{i}"] = value
             sets.append(f"#v{i} = :v{i}")
+        expression = "SET " + ", ".join(sets) + (" REMOVE openCampaign" if status in CLOSED else "")
         try:
             self._client.update_item(TableName=self.name, Key={"campaignId": campaign_id, "leadId": lead_id},
-                                     UpdateExpression="SET " + ", ".join(sets), ConditionExpression=condition,
+                                     UpdateExpression=expression, ConditionExpression=condition,
                                      ExpressionAttributeNames=names, ExpressionAttributeValues=expression_values)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
@@ -123,13 +135,29 @@ class RecipientStore(BulkTable):
             raise
         return True
 
+    def note_message(self, campaign_id: str, lead_id: str, message_id: str) -> str | None:
+        """Record SES's message id on a recipient that is still claimed or unconfirmed; returns its status
+        then (None when it is in neither, e.g. already recorded as sent)."""
+        try:
+            response = self._client.update_item(
+                TableName=self.name, Key={"campaignId": campaign_id, "leadId": lead_id},
+                UpdateExpression="SET sesMessageId = :m", ConditionExpression="#status IN (:sending, :unconfirmed)",
+                ExpressionAttributeNames={"#status": "status"}, ReturnValues="ALL_OLD",
+                ExpressionAttributeValues={":m": message_id, ":sending": SENDING, ":unconfirmed": UNCONFIRMED})
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return None
+            raise
+        return str(response["Attributes"]["status"])
+
     # -- outcomes -------------------------------------------------------------------------------
     def add(self, recipients: list[dict[str, Any]]) -> None:
-        """Snapshot records: unconditional puts, written only before any of them is released."""
-        self.put_all(recipients)
+        """Snapshot records (open): unconditional puts, written only before any of them is released."""
+        self.put_all([{**r, "openCampaign": r["campaignId"]} for r in recipients])
 
     def record(self, outcomes: list[dict[str, Any]], logs: list[dict[str, Any]]) -> None:
-        """Final recipient records (held claims only) and their log entries, 25 per request."""
+        """Final recipient records (held claims only; closed, so out of open-index) and their log entries,
+        25 per request."""
         write_all([(self.name, item) for item in outcomes] + [(self.logs_table, entry) for entry in logs])
 
     def count(self, campaign_id: str, day: str, counters: dict[str, int]) -> None:

@@ -53,16 +53,15 @@ class FeedbackService:
         return "recorded"
 
     def confirm(self, event: FeedbackEvent, lead_id: str) -> None:
-        """SES took this e-mail. An unconfirmed recipient becomes sent (and counted); one still claimed
-        is marked, so whoever finds its claim dead knows it went out."""
+        """SES took this e-mail. A recipient still claimed is marked, so whoever finds its claim dead knows
+        it went out; an unconfirmed one becomes sent (and counted). One request when it was recorded already."""
         campaign_id = str(event.campaign_id)
-        values = {"messageId": event.message_id, "doneAt": event.timestamp}
-        if self.recipients.move(campaign_id, lead_id, sending.SENT, from_statuses=(sending.UNCONFIRMED,), values=values):
+        before = self.recipients.note_message(campaign_id, lead_id, event.message_id)
+        if before == sending.UNCONFIRMED and self.recipients.move(
+                campaign_id, lead_id, sending.SENT, from_statuses=(sending.UNCONFIRMED,),
+                values={"messageId": event.message_id, "doneAt": event.timestamp}):
             self.recipients.count(campaign_id, event.timestamp[:10], {"sent": 1})
             logger.info("unconfirmed send confirmed by SES", extra={"campaignId": campaign_id, "leadId": lead_id})
-        else:
-            self.recipients.move(campaign_id, lead_id, sending.SENDING, from_statuses=(sending.SENDING,),
-                                 values={"sesMessageId": event.message_id})
 
     def check_reputation(self, campaign_id: str) -> None:
         """Pause the campaign when its bounce or complaint rate crossed its limit."""

@@ -152,13 +152,14 @@ class SendingService:
     def _drain(self, campaign: dict[str, Any], now: float) -> tuple[dict[str, Any], float, dict[str, int]] | None:
         """Complete the campaign when no recipient is open; release stragglers again after a while."""
         statuses: Counter[str] = Counter()
-        for recipient in self.recipients.all_of(campaign["id"]):
+        for recipient in self.recipients.open_of(campaign["id"]):
             status = recipient["status"]
             if status == SENDING and now - recipient.get("claimedAt", now) >= sending.STALE_CLAIM:
                 status = self._settle_dead_claim(campaign["id"], recipient, now) or status
-            statuses[status] += 1
-        if not any(statuses[s] for s in sending.OPEN):
-            summary = {s: statuses[s] for s in sending.RECIPIENT_STATUSES if s not in sending.OPEN}
+            if status in sending.OPEN:
+                statuses[status] += 1
+        if not statuses:
+            summary = self.recipients.statuses(campaign["id"])
             try:
                 self.campaigns.update({"id": campaign["id"]}, {
                     "status": "completed", "completedAt": iso(now), "updatedAt": iso(now), "summary": summary},
@@ -182,10 +183,6 @@ class SendingService:
             logger.info("sends held", extra={"campaignId": campaign_id, "count": len(lead_ids),
                                              "status": campaign and campaign["status"]})
             return []
-        template = self.templates.get({"id": campaign["templateId"]})
-        if template is None:
-            self.pause(campaign_id, f"template {campaign['templateId']} was deleted", now)
-            return []
         if not sending.in_window(campaign, now):
             delay = sending.wake_delay(sending.next_window_open(campaign, now), now)
             self.queue.send_all([{"campaignId": campaign_id, "leadId": lead} for lead in lead_ids], [delay] * len(lead_ids))
@@ -206,6 +203,12 @@ class SendingService:
         if stopped:
             return []
         retry = self._unclaimed(campaign_id, [lead for lead in allowed if lead not in claimed], now)
+        template = self.templates.get({"id": campaign["templateId"]}) if claimed else None
+        if claimed and template is None:
+            for lead_id in claimed:
+                self.recipients.move(campaign_id, lead_id, PENDING, token=token)
+            self.pause(campaign_id, f"template {campaign['templateId']} was deleted", now)
+            return retry
         counters: Counter[str] = Counter()
         key = signing_key(self.env.unsubscribe_signing_key_secret_arn) if claimed else b""
         unused = list(claimed)
