@@ -74,7 +74,14 @@ CAMPAIGN_FIELDS = {
     "dailyLimit": s("integer", minimum=1, maximum=50_000),
     "sendingWindow": obj({"startHour": HOUR, "endHour": HOUR, "timeZone": s("string", description="IANA time zone")},
                          ["startHour", "endHour", "timeZone"], closed=True),
+    "verifyFirst": s("boolean", description="Verify unverified (new) leads with MyEmailVerifier before sending to them"),
+    "autoPause": obj({"bounceRate": s("number", minimum=0, exclusiveMinimum=True, maximum=1, default=0.05),
+                      "complaintRate": s("number", minimum=0, exclusiveMinimum=True, maximum=1, default=0.001),
+                      "minSends": s("integer", minimum=1, default=100)}, closed=True),
 }
+RECIPIENT_COUNTS = {**obj({k: s("integer", minimum=0) for k in ("sent", "skipped", "failed", "unconfirmed")}),
+                    "description": "Recipients by outcome when the campaign completed; unconfirmed = claimed by a "
+                                   "send that crashed before SES confirmed it (never re-sent)"}
 STAMPS = {"id": ID, "createdAt": TIME, "updatedAt": TIME}
 
 SCHEMAS = {
@@ -94,7 +101,10 @@ SCHEMAS = {
     "CampaignInput": obj(CAMPAIGN_FIELDS, ["name", "templateId", "fromEmail", "audience"], closed=True),
     "CampaignUpdate": obj(CAMPAIGN_FIELDS, closed=True),
     "Campaign": obj({**CAMPAIGN_FIELDS, **STAMPS, "status": s("string", enum=CAMPAIGN_STATES),
-                     "startedAt": TIME, "pausedAt": TIME, "abortedAt": TIME},
+                     "startedAt": TIME, "pausedAt": TIME, "abortedAt": TIME, "completedAt": TIME,
+                     "audienceSize": s("integer", minimum=0, description="Recipients in the snapshot taken at start"),
+                     "pauseReason": {**NULLABLE, "description": "Why the campaign paused itself (bounce or complaint rate)"},
+                     "summary": RECIPIENT_COUNTS},
                     ["id", "name", "templateId", "fromEmail", "audience", "status", "pacing", "dailyLimit", "createdAt", "updatedAt"]),
     "CampaignPage": page_of("Campaign"),
     "ImportReport": obj({

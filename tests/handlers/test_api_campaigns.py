@@ -98,3 +98,35 @@ def test_start_is_refused_when_the_template_was_deleted(api) -> None:
     api.delete(f"/templates/{template_id}")
     reply = api.post(f"/campaigns/{cid}/start")
     assert reply.status == 409 and reply.body["error"]["code"] == "TEMPLATE_MISSING"
+
+
+def test_auto_pause_limits_and_verify_first_are_validated_and_stored(api) -> None:
+    template_id = api.post("/templates", TEMPLATE).body["id"]
+    # Given limits out of range and of the wrong type
+    for bad in ({"bounceRate": 0}, {"bounceRate": 1.5}, {"complaintRate": "high"}, {"minSends": 0}, {}):
+        reply = api.post("/campaigns", campaign_body(template_id, autoPause=bad))
+        # Then each is refused naming the field
+        assert reply.status == 400 and "autoPause" in reply.error_fields, bad
+    assert api.post("/campaigns", campaign_body(template_id, verifyFirst="yes")).error_fields == {"verifyFirst"}
+    # Given valid ones, they come back as sent (rates as numbers)
+    created = api.post("/campaigns", campaign_body(template_id, autoPause={"bounceRate": 0.03, "minSends": 50}, verifyFirst=True))
+    assert created.status == 201
+    assert created.body["autoPause"] == {"bounceRate": 0.03, "minSends": 50} and created.body["verifyFirst"] is True
+    assert api.get(f"/campaigns/{created.body['id']}").body["autoPause"]["bounceRate"] == 0.03
+
+
+def test_a_start_queues_the_first_dispatch_tick_and_hides_the_run_bookkeeping(api) -> None:
+    import json
+    import os
+
+    import boto3
+
+    template_id = api.post("/templates", TEMPLATE).body["id"]
+    cid = api.post("/campaigns", campaign_body(template_id)).body["id"]
+    started = api.post(f"/campaigns/{cid}/start").body
+    assert not [k for k in started if k.startswith("run")]
+    assert not [k for k in api.get(f"/campaigns/{cid}").body if k.startswith("run")]
+    url = os.environ["SENDING_QUEUE_URL"]  # api-campaigns' environment from the plan, resolved into moto
+    [message] = boto3.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    tick = json.loads(message["Body"])
+    assert tick["campaignId"] == cid and tick["tick"] == 0 and tick["runId"].startswith("run_")

@@ -111,14 +111,18 @@ def test_suppressed_or_verified_leads_are_not_reverified(verify) -> None:
 
 
 def test_a_lead_verified_for_a_running_campaign_goes_on_to_sending(verify) -> None:
+    # Given a running and a paused campaign, and leads verified for them (one of them invalid)
     verify.campaigns.put_item(Item={"id": "cp_run", "status": "running"})
     verify.campaigns.put_item(Item={"id": "cp_paused", "status": "paused"})
-    a, b = verify.add("good@example.com"), verify.add("any@example.com")
-    verify({"leadId": a, "campaignId": "cp_run"}, {"leadId": b, "campaignId": "cp_paused"})
+    a, b, c = verify.add("good@example.com"), verify.add("any@example.com"), verify.add("gone@example.com")
+    verify({"leadId": a, "campaignId": "cp_run"}, {"leadId": b, "campaignId": "cp_paused"}, {"leadId": c, "campaignId": "cp_run"})
+    # Then the running campaign's leads go on to sending whatever the answer (send-email skips the
+    # invalid one, which settles its recipient); the paused campaign's lead waits for its resume
     sqs = boto3.client("sqs")
     queue_url = os.environ["SENDING_QUEUE_URL"]  # as resolved into moto when the handler loaded
     messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
-    assert [json.loads(m["Body"]) for m in messages] == [{"campaignId": "cp_run", "leadId": a}]
+    assert sorted(json.loads(m["Body"])["leadId"] for m in messages) == sorted([a, c])
+    assert {json.loads(m["Body"])["campaignId"] for m in messages} == {"cp_run"}
 
 
 def test_unreadable_messages_are_dropped_without_blocking_the_batch(verify) -> None:

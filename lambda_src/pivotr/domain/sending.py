@@ -9,6 +9,7 @@ released, checks whether the campaign is complete. Times are epoch seconds from 
 from __future__ import annotations
 
 import html as html_escaping
+import math
 import random
 import uuid
 from dataclasses import dataclass
@@ -126,8 +127,8 @@ def schedule(campaign: dict[str, Any], now: float, available: int, rng: random.R
     """Times for up to ``available`` sends within the next HORIZON seconds, honouring the scheduled
     start, the pacing gap (uniform in [min, max]), the sending window and the daily limit."""
     low, high = campaign["pacing"]["minDelaySeconds"], campaign["pacing"]["maxDelaySeconds"]
-    at = max(now, float(campaign.get("nextSendAt") or 0), start_at(campaign))
-    key, count = campaign.get("dayKey"), int(campaign.get("dayCount") or 0)
+    at = max(now, float(campaign.get("runNextSendAt") or 0), start_at(campaign))
+    key, count = campaign.get("runDayKey"), int(campaign.get("runDayCount") or 0)
     times: list[float] = []
     while len(times) < available and at < now + HORIZON:
         if not in_window(campaign, at):
@@ -145,8 +146,9 @@ def schedule(campaign: dict[str, Any], now: float, available: int, rng: random.R
 
 
 def wake_delay(at: float, now: float) -> int:
-    """SQS delay (whole seconds, at most HORIZON) for a message that should arrive at ``at``."""
-    return int(min(HORIZON, max(0.0, at - now)))
+    """SQS delay (whole seconds, rounded up so it never arrives early; at most HORIZON) for a message
+    that should arrive at ``at``."""
+    return min(HORIZON, max(0, math.ceil(at - now)))
 
 
 # -- send time ------------------------------------------------------------------------------------
