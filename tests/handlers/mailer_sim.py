@@ -11,7 +11,8 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,16 @@ class Clock:
 
         monkeypatch.setattr(sqs_models, "unix_time", self)
         monkeypatch.setattr(sqs_models, "unix_time_millis", self.millis)
+
+    @contextmanager
+    def installed(self) -> Iterator[Clock]:
+        """``install`` outside pytest (the benchmarks)."""
+        patch = pytest.MonkeyPatch()
+        self.install(patch)
+        try:
+            yield self
+        finally:
+            patch.undo()
 
 
 @dataclass
@@ -118,11 +129,13 @@ class LambdaQueue:
             self.after(records)
         return True
 
-    def run(self, *, until: Callable[[], bool] = lambda: False, max_steps: int = 5_000, horizon: float = 30 * 86_400) -> None:
-        """Deliver until the queue is empty (jumping the clock across delays) or ``until()`` holds."""
+    def run(self, *, until: Callable[[], bool] = lambda: False, max_steps: int = 5_000, horizon: float = 30 * 86_400,
+            check_every: int = 1) -> None:
+        """Deliver until the queue is empty (jumping the clock across delays) or ``until()`` holds
+        (asked every ``check_every`` steps)."""
         end = self.clock.now + horizon
-        for _ in range(max_steps):
-            if until():
+        for step in range(max_steps):
+            if step % check_every == 0 and until():
                 return
             if self.step():
                 continue

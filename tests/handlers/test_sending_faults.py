@@ -33,7 +33,7 @@ def faulty_run(mailer, monkeypatch) -> dict:
     eligible = people(ELIGIBLE - REJECTED, "valid", "ok") + people(REJECTED, "valid", "reject")
     suppressed = [lead for status, n in SUPPRESSED.items() for lead in people(n, status, status)]
     mailer.add_leads(eligible + suppressed)
-    campaign = mailer.campaign(audience={"tags": ["launch"]})
+    campaign = mailer.campaign(audience={"tags": ["launch"]}, dailyLimit=50_000)  # limits: test_sending.py
     ses = mailer.ses
     ses.throttle = 0.2
     ses.reject = frozenset(lead["email"] for lead in eligible if lead["email"].startswith("reject"))
@@ -84,7 +84,7 @@ def faulty_run(mailer, monkeypatch) -> dict:
 
     # Run to completion (the clock jumps over delays, visibility timeouts and sweeps).
     ses.throttle = 0.2
-    mailer.queue.run(until=lambda: mailer.read(campaign)["status"] == "completed", max_steps=20_000)
+    mailer.queue.run(until=lambda: mailer.read(campaign)["status"] == "completed", max_steps=20_000, check_every=10)
     ses.throttle = 0.0
     mailer.confirm_sends()
     return {"campaign": campaign, "eligible": eligible, "suppressed": suppressed, "late": late, "held": held,

@@ -247,21 +247,3 @@ class BulkTable(Table):
                 chunk = [c for i, c in enumerate(chunk) if i not in failed]
         return vanished
 
-
-def write_all(requests: list[tuple[str, dict[str, Any]]]) -> None:
-    """Put (table, item) pairs across tables, 25 per BatchWriteItem, retrying what DynamoDB leaves unprocessed.
-
-    Unconditional: only for items the caller alone may write (for example, a recipient it holds the claim on).
-    """
-    client = boto3.resource("dynamodb").meta.client
-    for chunk in _chunks(requests, BATCH_WRITE):
-        request: dict[str, list[dict[str, Any]]] = {}
-        for table, item in chunk:
-            request.setdefault(table, []).append({"PutRequest": {"Item": item}})
-        for attempt in range(MAX_ATTEMPTS):
-            request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
-            if not request:
-                break
-            _pause(attempt)
-        else:
-            raise RuntimeError("DynamoDB left items unprocessed after retries")

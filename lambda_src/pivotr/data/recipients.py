@@ -15,7 +15,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from pivotr.data.counters import counter_actions
-from pivotr.data.dynamo import BulkTable, ConditionFailed, plain, write_all
+from pivotr.data.dynamo import BulkTable, ConditionFailed, plain
 from pivotr.domain.sending import FAILED, PENDING, SENDING, SENT, SKIPPED, UNCONFIRMED, VERIFYING
 
 OPEN_INDEX = "open-index"
@@ -24,17 +24,23 @@ CLAIM_BATCH = 99  # recipients per claim transaction: 100 actions, one of them t
 
 
 class RecipientStore(BulkTable):
-    def __init__(self, recipients_table: str, campaigns_table: str, logs_table: str, metrics_table: str) -> None:
+    def __init__(self, recipients_table: str, campaigns_table: str, logs_table: str, metrics_table: str,
+                 templates_table: str = "") -> None:
         super().__init__(recipients_table, key=("campaignId", "leadId"))
         self.campaigns_table, self.logs_table, self.metrics_table = campaigns_table, logs_table, metrics_table
+        self.templates_table = templates_table
 
     # -- reads ----------------------------------------------------------------------------------
-    def _open(self, campaign_id: str, after: str = "", filter_statuses: tuple[str, ...] = ()) -> Iterator[list[dict[str, Any]]]:
-        """Pages of the campaign's open recipients (sparse open-index), in lead-id order after ``after``."""
+    def _open(self, campaign_id: str, after: str = "", filter_statuses: tuple[str, ...] = (), page: int = 0
+              ) -> Iterator[list[dict[str, Any]]]:
+        """Pages (of ``page`` items read, if given) of the campaign's open recipients (sparse open-index),
+        in lead-id order after ``after``."""
         condition = Key("openCampaign").eq(campaign_id)
         if after:
             condition = condition & Key("leadId").gt(after)
         args: dict[str, Any] = {"IndexName": OPEN_INDEX, "KeyConditionExpression": condition}
+        if page:
+            args["Limit"] = page
         if filter_statuses:
             args["FilterExpression"] = Attr("status").is_in(list(filter_statuses))
         while True:
@@ -48,16 +54,17 @@ class RecipientStore(BulkTable):
         """Up to ``limit`` pending or verifying recipients after lead id ``after``, in lead-id order,
         and whether none is left after them."""
         found: list[dict[str, Any]] = []
-        pages = self._open(campaign_id, after, (PENDING, VERIFYING))
+        pages = self._open(campaign_id, after, (PENDING, VERIFYING), page=limit + 1)
         for page in pages:
             found += page
             if len(found) > limit:
                 return found[:limit], False
         return found, True
 
-    def open_of(self, campaign_id: str) -> list[dict[str, Any]]:
-        """Every recipient not yet sent, skipped, failed or unconfirmed (for the completion check)."""
-        return [item for page in self._open(campaign_id) for item in page]
+    def first_open(self, campaign_id: str, limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` recipients not yet sent, skipped, failed or unconfirmed (the completion check
+        needs only to know whether any is left, and to settle some dead claims each time)."""
+        return next(self._open(campaign_id, page=limit))
 
     def statuses(self, campaign_id: str) -> dict[str, int]:
         """How many recipients are in each status: one pass over the campaign, at completion."""
@@ -77,35 +84,40 @@ class RecipientStore(BulkTable):
         return {item["leadId"]: item for item in items}
 
     # -- claims ---------------------------------------------------------------------------------
-    def claim(self, campaign_id: str, allowed: dict[str, tuple[str, ...]], token: str, at: float) -> tuple[list[str], bool]:
+    def claim(self, campaign: dict[str, Any], template: dict[str, Any], allowed: dict[str, tuple[str, ...]], token: str,
+              at: float) -> tuple[list[str], str | None]:
         """Move each lead's recipient from one of its ``allowed`` statuses to ``sending`` under ``token``,
-        atomically with a check that the campaign is still running. Returns the claimed lead ids and
-        whether the campaign stopped (then nothing is claimed)."""
+        atomically with checks that the campaign still runs the same run and the template is unchanged.
+        Returns the claimed lead ids and what was stale (``"campaign"``, ``"template"``; then nothing is claimed)."""
         claimed: list[str] = []
         leads = list(allowed)
+        checks = [("ConditionCheck", {
+            "TableName": self.campaigns_table, "Key": {"id": campaign["id"]},
+            "ConditionExpression": "#status = :running AND runId = :run",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":running": "running", ":run": campaign["runId"]}}), ("ConditionCheck", {
+            "TableName": self.templates_table, "Key": {"id": template["id"]},
+            "ConditionExpression": "updatedAt = :version", "ExpressionAttributeValues": {":version": template["updatedAt"]}})]
         for start in range(0, len(leads), CLAIM_BATCH):
             chunk = leads[start:start + CLAIM_BATCH]
             while chunk:
-                actions = [("ConditionCheck", {
-                    "TableName": self.campaigns_table, "Key": {"id": campaign_id},
-                    "ConditionExpression": "#status = :running",
-                    "ExpressionAttributeNames": {"#status": "status"}, "ExpressionAttributeValues": {":running": "running"}})]
+                actions = list(checks)
                 for lead in chunk:
                     statuses = {f":a{i}": s for i, s in enumerate(allowed[lead])}
                     actions.append(("Update", {
-                        "TableName": self.name, "Key": {"campaignId": campaign_id, "leadId": lead},
+                        "TableName": self.name, "Key": {"campaignId": campaign["id"], "leadId": lead},
                         "UpdateExpression": "SET #status = :sending, claimToken = :token, claimedAt = :at",
                         "ConditionExpression": f"#status IN ({', '.join(statuses)})",
                         "ExpressionAttributeNames": {"#status": "status"},
                         "ExpressionAttributeValues": {":sending": SENDING, ":token": token, ":at": Decimal(int(at)), **statuses}}))
                 failed = self._transact(actions)
-                if 0 in failed:
-                    return claimed, True
+                if 0 in failed or 1 in failed:
+                    return claimed, "campaign" if 0 in failed else "template"
                 if not failed:
                     claimed += chunk
                     break
-                chunk = [lead for i, lead in enumerate(chunk, start=1) if i not in failed]
-        return claimed, False
+                chunk = [lead for i, lead in enumerate(chunk, start=len(checks)) if i not in failed]
+        return claimed, None
 
     def move(self, campaign_id: str, lead_id: str, status: str, *, from_statuses: tuple[str, ...] = (),
              token: str | None = None, values: dict[str, Any] | None = None) -> bool:
@@ -155,10 +167,26 @@ class RecipientStore(BulkTable):
         """Snapshot records (open): unconditional puts, written only before any of them is released."""
         self.put_all([{**r, "openCampaign": r["campaignId"]} for r in recipients])
 
-    def record(self, outcomes: list[dict[str, Any]], logs: list[dict[str, Any]]) -> None:
-        """Final recipient records (held claims only; closed, so out of open-index) and their log entries,
-        25 per request."""
-        write_all([(self.name, item) for item in outcomes] + [(self.logs_table, entry) for entry in logs])
+    def record(self, campaign_id: str, token: str, outcomes: list[dict[str, Any]], logs: list[dict[str, Any]], day: str) -> None:
+        """Final recipient records (only while still held under ``token``; closed, so out of open-index),
+        their log entries and the counters, in one transaction per batch. An outcome whose claim was
+        settled by someone else meanwhile is left out (SES's Send event reconciles it)."""
+        outcomes, logs = list(outcomes), list(logs)
+        while outcomes or logs:
+            counters = {"sent": sum(o["status"] == SENT for o in outcomes), "failed": sum(o["status"] == FAILED for o in outcomes)}
+            actions = [("Put", {"TableName": self.name, "Item": item,
+                                "ConditionExpression": "#status = :sending AND claimToken = :token",
+                                "ExpressionAttributeNames": {"#status": "status"},
+                                "ExpressionAttributeValues": {":sending": SENDING, ":token": token}}) for item in outcomes]
+            actions += [("Put", {"TableName": self.logs_table, "Item": entry}) for entry in logs]
+            actions += [(kind, body) for action in counter_actions(self.metrics_table, campaign_id, day, counters)
+                        for kind, body in action.items()]
+            failed = self._transact(actions)
+            if not failed:
+                return
+            lost = {outcomes[i]["leadId"] for i in failed if i < len(outcomes)}
+            outcomes = [o for o in outcomes if o["leadId"] not in lost]
+            logs = [entry for entry in logs if entry.get("leadId") not in lost or entry["event"] == "skipped"]
 
     def count(self, campaign_id: str, day: str, counters: dict[str, int]) -> None:
         """Add to the campaign's and the ``ALL`` metrics rows in one request."""

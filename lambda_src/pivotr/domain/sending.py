@@ -24,7 +24,8 @@ from pivotr.domain.leads import SUPPRESSED
 HORIZON = 900  # seconds: SQS's longest message delay, so a tick plans at most this far ahead
 RELEASE_MAX = 500  # sends released per tick: bounded work inside send-email's 30 s
 SNAPSHOT_PAGE = 1_000  # leads read per snapshot tick
-DRAIN_CHECK = 60  # seconds between completion checks once everything is released
+DRAIN_CHECK = 300  # seconds between completion checks once everything is released
+DRAIN_PAGE = 100  # open recipients one completion check reads
 SWEEP_AFTER = 1_800  # seconds after the last release before still-pending recipients are released again
 STALE_CLAIM = 60  # seconds: twice send-email's 30 s timeout, so an older claim's holder is certainly dead
 AUTO_PAUSE = {"bounceRate": 0.05, "complaintRate": 0.001, "minSends": 100}  # SES reviews accounts at 5 % / 0.1 %

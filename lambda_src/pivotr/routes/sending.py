@@ -31,6 +31,7 @@ from pivotr.env import SendEnv
 
 logger = Logger()
 SAFETY = 5_000  # ms of the invocation left below which no further e-mail is started
+CACHED = 31  # campaigns and templates kept per container (plus the newest)
 
 
 class SendingService:
@@ -38,9 +39,12 @@ class SendingService:
         self.env, self.clock, self.rng = env, clock, rng or random.SystemRandom()
         self.campaigns, self.templates = Table(env.campaigns_table), Table(env.templates_table)
         self.leads = BulkTable(env.leads_table)
-        self.recipients = RecipientStore(env.recipients_table, env.campaigns_table, env.logs_table, env.metrics_table)
+        self.recipients = RecipientStore(env.recipients_table, env.campaigns_table, env.logs_table, env.metrics_table,
+                                         env.templates_table)
         self.queue, self.verification = Queue(env.sending_queue_url), Queue(env.verification_queue_url)
         self.mailer = Mailer(env.ses_configuration_set)
+        self._campaign_cache: dict[str, dict[str, Any]] = {}
+        self._template_cache: dict[str, dict[str, Any]] = {}
 
     # -- the batch ------------------------------------------------------------------------------
     def handle(self, records: list[dict[str, Any]], remaining_ms: Callable[[], int]) -> list[str]:
@@ -152,7 +156,7 @@ class SendingService:
     def _drain(self, campaign: dict[str, Any], now: float) -> tuple[dict[str, Any], float, dict[str, int]] | None:
         """Complete the campaign when no recipient is open; release stragglers again after a while."""
         statuses: Counter[str] = Counter()
-        for recipient in self.recipients.open_of(campaign["id"]):
+        for recipient in self.recipients.first_open(campaign["id"], sending.DRAIN_PAGE):
             status = recipient["status"]
             if status == SENDING and now - recipient.get("claimedAt", now) >= sending.STALE_CLAIM:
                 status = self._settle_dead_claim(campaign["id"], recipient, now) or status
@@ -175,41 +179,37 @@ class SendingService:
 
     # -- e-mails --------------------------------------------------------------------------------
     def send(self, campaign_id: str, lead_ids: list[str], remaining_ms: Callable[[], int]) -> list[str]:
-        """Send one campaign's e-mails of this batch; returns the lead ids to retry."""
+        """Send one campaign's e-mails of this batch; returns the lead ids to retry.
+
+        The campaign and its template are cached per container: the claim transaction checks that the
+        campaign still runs the same run (config is only edited while paused, and a resume starts a new
+        run) and that the template's ``updatedAt`` is the one cached, so a stale cache cannot send."""
         now = self.clock()
-        campaign = self.campaigns.get({"id": campaign_id})
-        if campaign is None or campaign["status"] != "running":
-            # Paused: the recipients stay pending and resuming releases them again. Finished: nothing to do.
-            logger.info("sends held", extra={"campaignId": campaign_id, "count": len(lead_ids),
-                                             "status": campaign and campaign["status"]})
-            return []
-        if not sending.in_window(campaign, now):
-            delay = sending.wake_delay(sending.next_window_open(campaign, now), now)
-            self.queue.send_all([{"campaignId": campaign_id, "leadId": lead} for lead in lead_ids], [delay] * len(lead_ids))
-            return []
-        leads = {lead["id"]: lead for lead in self.leads.get_all([{"id": lead} for lead in lead_ids])}
-        outcomes, logs = [], []
-        allowed: dict[str, tuple[str, ...]] = {}
-        for lead_id in lead_ids:
-            reason = sending.skip_reason(leads.get(lead_id))
-            if reason is None:
-                unverified = leads[lead_id]["status"] in UNVERIFIED
-                allowed[lead_id] = (PENDING,) if unverified else (PENDING, VERIFYING)
-            elif self.recipients.move(campaign_id, lead_id, SKIPPED, from_statuses=(PENDING, VERIFYING),
-                                      values={"reason": reason, "doneAt": iso(now)}):
-                logs.append(log_entry(campaign_id, lead_id, "skipped", now, reason=reason))
-        token = uuid.uuid4().hex
-        claimed, stopped = self.recipients.claim(campaign_id, allowed, token, now) if allowed else ([], False)
-        if stopped:
-            return []
+        for attempt in range(2):
+            campaign = self._campaign(campaign_id, fresh=attempt > 0)
+            if campaign is None or campaign["status"] != "running":
+                # Paused: the recipients stay pending and resuming releases them again. Finished: nothing to do.
+                logger.info("sends held", extra={"campaignId": campaign_id, "count": len(lead_ids),
+                                                 "status": campaign and campaign["status"]})
+                return []
+            template = self._template(campaign["templateId"], fresh=attempt > 0)
+            if template is None:
+                self.pause(campaign_id, f"template {campaign['templateId']} was deleted", now)
+                return []
+            if not sending.in_window(campaign, now):
+                delay = sending.wake_delay(sending.next_window_open(campaign, now), now)
+                self.queue.send_all([{"campaignId": campaign_id, "leadId": lead} for lead in lead_ids], [delay] * len(lead_ids))
+                return []
+            if attempt == 0:
+                leads = {lead["id"]: lead for lead in self.leads.get_all([{"id": lead} for lead in lead_ids])}
+                outcomes, logs, allowed = self._eligible(campaign_id, lead_ids, leads, now)
+            token = uuid.uuid4().hex
+            claimed, stale = self.recipients.claim(campaign, template, allowed, token, now) if allowed else ([], None)
+            if stale is None:
+                break
+        else:
+            return list(allowed)  # changed twice in a row: try again later
         retry = self._unclaimed(campaign_id, [lead for lead in allowed if lead not in claimed], now)
-        template = self.templates.get({"id": campaign["templateId"]}) if claimed else None
-        if claimed and template is None:
-            for lead_id in claimed:
-                self.recipients.move(campaign_id, lead_id, PENDING, token=token)
-            self.pause(campaign_id, f"template {campaign['templateId']} was deleted", now)
-            return retry
-        counters: Counter[str] = Counter()
         key = signing_key(self.env.unsubscribe_signing_key_secret_arn) if claimed else b""
         unused = list(claimed)
 
@@ -217,23 +217,54 @@ class SendingService:
             for lead_id in unused:  # never handed to SES: release the claim so a retry can send it
                 self.recipients.move(campaign_id, lead_id, PENDING, token=token)
             retry.extend(unused)
-            if outcomes or logs:
-                self.recipients.record(outcomes, logs)
-            self.recipients.count(campaign_id, iso(now)[:10], dict(counters))
+            self.recipients.record(campaign_id, token, outcomes, logs, iso(now)[:10])
 
         try:
             while unused and remaining_ms() >= SAFETY:  # out of time: the rest go back untouched
                 lead_id = unused.pop(0)
-                self._send_one(campaign, template, leads[lead_id], token, key, now, outcomes, logs, counters, retry)
+                self._send_one(campaign, template, leads[lead_id], token, key, now, outcomes, logs, retry)
         except Exception:
             settle()  # what was sent is recorded; a crash (the process dies) leaves claims for reconciliation
             raise
         settle()
         return retry
 
+    def _campaign(self, campaign_id: str, *, fresh: bool) -> dict[str, Any] | None:
+        if fresh or campaign_id not in self._campaign_cache:
+            campaign = self.campaigns.get({"id": campaign_id})
+            if campaign is None or campaign["status"] != "running":
+                self._campaign_cache.pop(campaign_id, None)
+                return campaign
+            self._campaign_cache = {**dict(list(self._campaign_cache.items())[-CACHED:]), campaign_id: campaign}
+        return self._campaign_cache[campaign_id]
+
+    def _template(self, template_id: str, *, fresh: bool) -> dict[str, Any] | None:
+        if fresh or template_id not in self._template_cache:
+            template = self.templates.get({"id": template_id})
+            if template is None:
+                self._template_cache.pop(template_id, None)
+                return None
+            self._template_cache = {**dict(list(self._template_cache.items())[-CACHED:]), template_id: template}
+        return self._template_cache[template_id]
+
+    def _eligible(self, campaign_id: str, lead_ids: list[str], leads: dict[str, dict[str, Any]], now: float
+                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, tuple[str, ...]]]:
+        """Skip suppressed or deleted leads (recipient ``skipped``); the statuses each other lead's
+        recipient may be claimed from (one waiting for verification only once its lead is verified)."""
+        outcomes: list[dict[str, Any]] = []
+        logs: list[dict[str, Any]] = []
+        allowed: dict[str, tuple[str, ...]] = {}
+        for lead_id in lead_ids:
+            reason = sending.skip_reason(leads.get(lead_id))
+            if reason is None:
+                allowed[lead_id] = (PENDING,) if leads[lead_id]["status"] in UNVERIFIED else (PENDING, VERIFYING)
+            elif self.recipients.move(campaign_id, lead_id, SKIPPED, from_statuses=(PENDING, VERIFYING),
+                                      values={"reason": reason, "doneAt": iso(now)}):
+                logs.append(log_entry(campaign_id, lead_id, "skipped", now, reason=reason))
+        return outcomes, logs, allowed
+
     def _send_one(self, campaign: dict[str, Any], template: dict[str, Any], lead: dict[str, Any], token: str, key: bytes,
-                  now: float, outcomes: list[dict[str, Any]], logs: list[dict[str, Any]], counters: Counter[str],
-                  retry: list[str]) -> None:
+                  now: float, outcomes: list[dict[str, Any]], logs: list[dict[str, Any]], retry: list[str]) -> None:
         campaign_id, lead_id = campaign["id"], lead["id"]
         link = unsubscribe.link(self.env.unsubscribe_base_url, unsubscribe.Subscription(lead_id, campaign_id), key)
         base = {"campaignId": campaign_id, "leadId": lead_id, "claimToken": token, "claimedAt": int(now), "doneAt": iso(now)}
@@ -242,7 +273,6 @@ class SendingService:
         except Exception as error:  # a template this lead cannot fill: never retried
             outcomes.append({**base, "status": FAILED, "reason": f"render: {error}"[:300]})
             logs.append(log_entry(campaign_id, lead_id, "failed", now, reason="could not render"))
-            counters["failed"] += 1
             return
         try:
             message_id = self.mailer.send(email)
@@ -254,14 +284,12 @@ class SendingService:
         except Rejected as error:
             outcomes.append({**base, "status": FAILED, "reason": str(error)})
             logs.append(log_entry(campaign_id, lead_id, "failed", now, reason=str(error)))
-            counters["failed"] += 1
         except Exception as error:  # Unknown, or anything unexpected: it may have reached SES
             logger.error("SES answer lost; left for reconciliation", extra={"campaignId": campaign_id, "leadId": lead_id})
             self.recipients.move(campaign_id, lead_id, UNCONFIRMED, token=token, values={"reason": type(error).__name__})
         else:
             outcomes.append({**base, "status": SENT, "messageId": message_id})
             logs.append(log_entry(campaign_id, lead_id, "sent", now, messageId=message_id))
-            counters["sent"] += 1
 
     def _unclaimed(self, campaign_id: str, lead_ids: list[str], now: float) -> list[str]:
         """Leads whose claim failed: a fresh claim elsewhere is retried later; a dead one is left for
