@@ -39,7 +39,7 @@ synth: install ## write cdktf.out/ for every stack (dev, staging, prod, bootstra
 	$(PY) main.py
 
 test: install ## run the whole suite: unit, handler (moto), snapshots, rules, checkov
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile  # two workers: the 2-core machine; a file stays on one worker
 
 bench: install ## print the benchmark tables (synth speed, ...)
 	$(PY) bench/run.py
