@@ -42,6 +42,19 @@ def _conditional_write() -> Iterator[None]:
         raise
 
 
+def transact_unless_first_fails(client: Any, actions: list[dict[str, Any]]) -> bool:
+    """Run one TransactWriteItems; False when the first action's condition failed (nothing written).
+    Other errors propagate."""
+    try:
+        client.transact_write_items(TransactItems=actions)
+    except ClientError as error:
+        reasons = error.response.get("CancellationReasons") or []
+        if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+            return False
+        raise
+    return True
+
+
 class Table:
     def __init__(self, name: str, key: tuple[str, ...] = ("id",)) -> None:
         self.name = name

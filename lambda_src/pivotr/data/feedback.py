@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from pivotr.domain.feedback import FeedbackEvent
 from pivotr.data.counters import counter_actions
+from pivotr.data.dynamo import transact_unless_first_fails
 
 UNATTRIBUTED = "-"  # Logs partition for events that carry no campaign tag
 # A status is only ever replaced by a stronger suppression: complaints win over everything.
@@ -62,11 +63,4 @@ class FeedbackStore:
             "TableName": self.logs_table, "Item": entry, "ConditionExpression": "attribute_not_exists(campaignId)"}}]
         if event.counter:
             actions += counter_actions(self.metrics_table, event.campaign_id, event.timestamp[:10], {event.counter: 1})
-        try:
-            self._client.transact_write_items(TransactItems=actions)
-        except ClientError as error:
-            reasons = error.response.get("CancellationReasons") or []
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                return False  # a redelivery: already logged and counted
-            raise
-        return True
+        return transact_unless_first_fails(self._client, actions)  # False: a redelivery, already logged and counted

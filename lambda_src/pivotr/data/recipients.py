@@ -15,7 +15,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from pivotr.data.counters import counter_actions
-from pivotr.data.dynamo import BulkTable, ConditionFailed, plain
+from pivotr.data.dynamo import BulkTable, ConditionFailed, plain, transact_unless_first_fails
 from pivotr.domain.sending import FAILED, PENDING, SENDING, SENT, SKIPPED, UNCONFIRMED, VERIFYING
 
 OPEN_INDEX = "open-index"
@@ -207,27 +207,15 @@ class RecipientStore(BulkTable):
             "ExpressionAttributeValues": {**{f":v{i}": v for i, v in enumerate(values.values())},
                                           ":running": "running", ":run": run_id, ":tick": tick}}}]
         actions += counter_actions(self.metrics_table, campaign_id, day, counters or {})
-        try:
-            self._client.transact_write_items(TransactItems=actions)
-        except ClientError as error:
-            reasons = error.response.get("CancellationReasons") or []
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                raise ConditionFailed from None
-            raise
+        if not transact_unless_first_fails(self._client, actions):
+            raise ConditionFailed
 
     def pause(self, campaign_id: str, reason: str, at: str, log: dict[str, Any]) -> bool:
         """Pause a running campaign with ``reason``, logged in the same transaction. False if it was not running."""
-        try:
-            self._client.transact_write_items(TransactItems=[
-                {"Update": {"TableName": self.campaigns_table, "Key": {"id": campaign_id},
-                            "UpdateExpression": "SET #status = :paused, pausedAt = :at, updatedAt = :at, pauseReason = :why",
-                            "ConditionExpression": "#status = :running", "ExpressionAttributeNames": {"#status": "status"},
-                            "ExpressionAttributeValues": {":paused": "paused", ":running": "running", ":at": at, ":why": reason}}},
-                {"Put": {"TableName": self.logs_table, "Item": log}},
-            ])
-        except ClientError as error:
-            reasons = error.response.get("CancellationReasons") or []
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                return False
-            raise
-        return True
+        return transact_unless_first_fails(self._client, [
+            {"Update": {"TableName": self.campaigns_table, "Key": {"id": campaign_id},
+                        "UpdateExpression": "SET #status = :paused, pausedAt = :at, updatedAt = :at, pauseReason = :why",
+                        "ConditionExpression": "#status = :running", "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {":paused": "paused", ":running": "running", ":at": at, ":why": reason}}},
+            {"Put": {"TableName": self.logs_table, "Item": log}},
+        ])

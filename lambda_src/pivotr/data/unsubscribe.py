@@ -5,10 +5,10 @@ from __future__ import annotations
 from functools import cached_property
 
 import boto3
-from botocore.exceptions import ClientError
 
 from pivotr.data.secrets import secret
 from pivotr.data.counters import counter_actions
+from pivotr.data.dynamo import transact_unless_first_fails
 
 
 
@@ -34,11 +34,4 @@ class UnsubscribeStore:
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": {":u": "unsubscribed", ":c": "complained", ":at": at}}}]
         actions += counter_actions(self.metrics_table, campaign_id, at[:10], {"unsubscribed": 1})
-        try:
-            self._client.transact_write_items(TransactItems=actions)
-        except ClientError as error:
-            reasons = error.response.get("CancellationReasons") or []
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                return False
-            raise
-        return True
+        return transact_unless_first_fails(self._client, actions)
