@@ -27,3 +27,31 @@ def stages() -> tuple[str, ...]:
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+# -- IAM versus calls, second half: every granted action is used by some test or has a reason --------
+def _whole_suite(config: pytest.Config) -> bool:
+    args = {str(Path(a).resolve()) for a in config.args}
+    return not config.option.keyword and not config.option.markexpr and args <= {str(ROOT / "tests"), str(ROOT)}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    from tests import iam_check
+
+    if not hasattr(session.config, "workerinput"):  # the controller (or the only process)
+        iam_check.clear()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Reported, not yet enforced: the table grants are still whole read / read-write sets (issue 7
+    trims them to what the calls use, then this fails the run on any line left without a reason)."""
+    from tests import iam_check
+
+    if hasattr(session.config, "workerinput") or not _whole_suite(session.config):
+        return  # only the whole suite exercises every grant
+    unused = iam_check.unused_without_reason()
+    if unused:
+        report = iam_check.RECORDS / "unused.txt"
+        report.write_text("\n".join(unused) + "\n")
+        print(f"\nIAM: {len(unused)} granted (action, resource) pairs no handler test used and no reason covers; "
+              f"list in {report.relative_to(ROOT)}")

@@ -47,9 +47,63 @@ def tables(aws: None, synth: Synth) -> Iterator[list[str]]:
         sqs.delete_queue(QueueUrl=url)
 
 
+# -- IAM versus calls: every AWS call a handler makes is checked against its function's policy ---------
+CALLING: list[str] = []  # the function whose handler is running (a stack: handlers may nest in tests)
+USED: dict[str, set[tuple[str, str]]] = {}  # function -> (action, resource) pairs its calls needed
+DENIED: list[str] = []  # calls the function's policy would refuse, for the running test
+
+
+@pytest.fixture(scope="session", autouse=True)
+def iam_recorder(aws: None, synth: Synth) -> Iterator[None]:
+    """Record each call made while a handler runs; at the end, leave what each function used for the
+    session's completeness check (tests/conftest.py)."""
+    import botocore.client
+
+    from tests import iam_check
+
+    plan = synth.stage(STAGE)
+    names = {f["function_name"] for f in plan["resource"]["aws_lambda_function"].values()}
+    granted = {name.removeprefix(f"pivotr-mailer-{STAGE}-"): iam_check.grants(plan, name) for name in names}
+    original = botocore.client.BaseClient._make_api_call
+
+    def recorded(client, operation: str, params: dict) -> object:
+        if CALLING:
+            function = CALLING[-1]
+            for pair in iam_check.needs(client.meta.service_model.service_name, operation, params):
+                USED.setdefault(function, set()).add(pair)
+                if not iam_check.allowed(granted[function], pair):
+                    DENIED.append(f"{function}: {pair[0]} on {pair[1]}")
+        return original(client, operation, params)
+
+    botocore.client.BaseClient._make_api_call = recorded
+    yield
+    botocore.client.BaseClient._make_api_call = original
+    iam_check.save(granted, USED)
+
+
+@pytest.fixture(autouse=True)
+def no_call_outside_the_policy() -> Iterator[None]:
+    """Fails the test whose handler made an AWS call its function's synthesized policy does not allow."""
+    DENIED.clear()
+    yield
+    assert not DENIED, "calls the synthesized IAM policy would deny:\n" + "\n".join(sorted(set(DENIED)))
+
+
+def _attributed(short_name: str, handler: Callable) -> Callable:
+    def run(event: dict, context: object) -> dict:
+        CALLING.append(short_name)
+        try:
+            return handler(event, context)
+        finally:
+            CALLING.pop()
+
+    return run
+
+
 @pytest.fixture
 def handler_module(tables: list[str], synth: Synth, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], ModuleType]:
-    """Import a handler module with its function's environment exactly as the dev plan defines it."""
+    """Import a handler module with its function's environment exactly as the dev plan defines it
+    (its ``handler`` records the AWS calls it makes for the IAM check)."""
 
     def load(short_name: str) -> ModuleType:
         env = resolve_environment(synth.stage(STAGE), synth.function_environment(STAGE, short_name))
@@ -58,7 +112,9 @@ def handler_module(tables: list[str], synth: Synth, monkeypatch: pytest.MonkeyPa
         monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon in tests
         name = f"handlers.{short_name.replace('-', '_')}"
         sys.modules.pop(name, None)  # re-read the environment
-        return importlib.import_module(name)
+        module = importlib.import_module(name)
+        module.handler = _attributed(short_name, module.handler)
+        return module
 
     return load
 
