@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 import import_bench  # noqa: E402
 import send_bench  # noqa: E402
+import startup_cost  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 SYNTH_RATIO_GOAL = 0.30
@@ -73,6 +74,7 @@ def main() -> int:
         plan = Path(tmp) / "cdktf.out"
         print_table("Synth", bench_synth(plan))
         print_table(f"Sending ({send_bench.LEADS:,}-lead campaign, moto provisioned from the dev plan)", send_bench.run(plan))
+        print_table("Cold starts (dev environment) and prod's idle cost", startup_cost.run(plan))
         print_table(f"Lead import ({import_bench.ROWS:,}-row CSV, moto provisioned from the dev plan)", import_bench.run(plan))
     return 0
 

@@ -1,0 +1,71 @@
+"""Cold import time of each handler (vs `import boto3` alone), and prod's idle monthly cost from the plan."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = 3
+
+# Public list prices, us-east-1 / ap-south-1 where equal, checked 2026-11-25 (USD per month unless noted).
+PRICES = {
+    "aws_cloudwatch_metric_alarm": 0.10,  # per standard-resolution alarm metric
+    "aws_cloudwatch_dashboard": 3.00,  # per dashboard beyond the 3 free ones (assumed used elsewhere)
+    "aws_secretsmanager_secret": 0.40,  # per secret
+    "aws_kms_key": 1.00,  # per customer managed key
+    "aws_budgets_budget": 0.0,  # the first two budgets of an account are free; then $0.02 a day each
+}
+# Idle SQS polling by each Lambda event source mapping: about 5 pollers long-polling (20 s) = about
+# 650,000 requests a month, at $0.40 per million after the free tier.
+ESM_POLLING = 0.26  # USD per event source mapping per month
+FREE_WHEN_IDLE = ("on-demand DynamoDB (PITR on empty tables), Lambda, HTTP API, SQS storage, SNS, "
+                  "CloudWatch Logs, Cognito under 10,000 MAU, Cost Anomaly Detection")
+
+
+def _import_seconds(module: str, env: dict[str, str]) -> float:
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    times = []
+    for _ in range(RUNS + 1):
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "lambda_src", env=env, check=True,
+                             capture_output=True, text=True).stdout
+        times.append(float(out.strip().splitlines()[-1]))
+    return statistics.median(times[1:])  # the first run warms the file cache
+
+
+def cold_imports(plan: dict) -> list[tuple[str, str]]:
+    base = {**os.environ, "AWS_DEFAULT_REGION": "ap-south-1", "POWERTOOLS_TRACE_DISABLED": "true",
+            "PYTHONPATH": str(ROOT / "lambda_src")}
+    baseline = _import_seconds("boto3", base)
+    rows = [("cold import of `boto3` alone (baseline)", f"{baseline * 1000:.0f} ms")]
+    for function in sorted(plan["resource"]["aws_lambda_function"].values(), key=lambda f: f["function_name"]):
+        module = function["handler"].rsplit(".", 1)[0]
+        env = {**base, **{k: "x" if "${" in v else v for k, v in function["environment"]["variables"].items()}}
+        seconds = _import_seconds(module, env)
+        rows.append((f"cold import of {module}", f"{seconds * 1000:.0f} ms ({seconds / baseline:.2f}x boto3)"))
+    return rows
+
+
+def idle_cost(plan: dict) -> list[tuple[str, str]]:
+    resources = plan["resource"]
+    lines, total = [], 0.0
+    for rtype, price in PRICES.items():
+        count = len(resources.get(rtype, {}))
+        if count and price:
+            lines.append(f"{count} {rtype.removeprefix('aws_')} x ${price:.2f}")
+            total += count * price
+    mappings = len(resources.get("aws_lambda_event_source_mapping", {}))
+    lines.append(f"{mappings} SQS event source mappings polling x ${ESM_POLLING:.2f}")
+    total += mappings * ESM_POLLING
+    return [("prod idle monthly cost (list prices of 2026-11-25)", f"${total:.2f}: " + "; ".join(lines)),
+            ("free while idle", FREE_WHEN_IDLE)]
+
+
+def run(outdir: Path) -> list[tuple[str, str]]:
+    dev = json.loads((outdir / "stacks" / "pivotr-mailer-dev" / "cdk.tf.json").read_text())
+    prod = json.loads((outdir / "stacks" / "pivotr-mailer-prod" / "cdk.tf.json").read_text())
+    return cold_imports(dev) + idle_cost(prod)
