@@ -99,35 +99,44 @@ class MailerStack(AwsStack):
         verification.connect_producer(send_email)  # campaigns that verify their audience first
         ses.connect_sender(send_email)
         unsubscribe_key.connect(send_email)
-        for t, write in ((leads, False), (campaigns, True), (templates, False), (recipients, True), (logs, True), (metrics, True)):
-            t.connect(send_email, write=write)
+        # Table operations as the code performs them (the handler tests check each call against these)
+        leads.connect(send_email, "batch_get", "scan", indexes=("status-index",))  # snapshot, suppression re-check
+        campaigns.connect(send_email, "get", "update", "condition_check")  # ticks commit; claims check the run
+        templates.connect(send_email, "get", "condition_check")  # claims check the cached version
+        recipients.connect(send_email, "batch_get", "batch_write", "put", "update", "query", indexes=("open-index",))
+        logs.connect(send_email, "put")
+        metrics.connect(send_email, "update")
 
         verify_email.add_sqs_source(verification)
         sending.connect_producer(verify_email)
         verifier_key.connect(verify_email)
         verify_email.add_environment("VERIFIER_BASE_URL", config.verifier_base_url)
-        leads.connect(verify_email, write=True)
-        campaigns.connect(verify_email)
+        leads.connect(verify_email, "get", "update")
+        campaigns.connect(verify_email, "get")
 
         process_feedback.add_sqs_source(ses.feedback_queue)
-        for t in (leads, campaigns, recipients, logs, metrics):
-            t.connect(process_feedback, write=True)
+        leads.connect(process_feedback, "update")  # suppress
+        campaigns.connect(process_feedback, "get", "update")  # auto-pause
+        recipients.connect(process_feedback, "update")  # reconcile from Send events
+        logs.connect(process_feedback, "put")
+        metrics.connect(process_feedback, "query", "update")
 
         verification.connect_producer(lead_import)
-        leads.connect(lead_import, write=True)
+        leads.connect(lead_import, "batch_get", "batch_write", "update")
 
         unsubscribe_key.connect(api_leads)
-        for t, write in ((leads, True), (logs, True), (metrics, True)):
-            t.connect(api_leads, write=write)
+        leads.connect(api_leads, "get", "put", "update", "delete", "scan", indexes=("status-index",))
+        logs.connect(api_leads, indexes=("lead-index",))  # history
+        metrics.connect(api_leads, "update")  # unsubscribe counter
 
         sending.connect_producer(api_campaigns)  # the first dispatch tick of a start or resume
         api_campaigns.add_environment("SES_FROM_EMAIL", config.ses.from_email)
         api_campaigns.add_environment("SES_IDENTITY_DOMAIN", config.ses.identity_domain)
-        for t in (campaigns, templates):
-            t.connect(api_campaigns, write=True)
+        campaigns.connect(api_campaigns, "get", "put", "update", "scan")
+        templates.connect(api_campaigns, "get", "put", "update", "delete", "scan")
 
-        for t in (metrics, campaigns):
-            t.connect(api_metrics)
+        metrics.connect(api_metrics, "query")
+        campaigns.connect(api_metrics, "get")
 
         # HTTP API: Cognito JWT on every route but /health and /unsubscribe
         users = UserPool(self, "users", naming=naming, protect=config.protect_data) if config.api_auth == "cognito" else None

@@ -19,7 +19,7 @@ class Configurable(Grantee, Protocol):
 DLQ_RETENTION = 14 * 24 * 3600  # seconds: keep failed messages as long as SQS allows
 QUEUE_RETENTION = 4 * 24 * 3600  # seconds
 CONSUME_ACTIONS = ("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
-SEND_ACTIONS = ("sqs:GetQueueUrl", "sqs:SendMessage")
+SEND_ACTIONS = ("sqs:SendMessage",)  # SendMessageBatch too; the URL comes from the environment, never GetQueueUrl
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class QueueRef:
     short_name: str
 
     def grant_send(self, grantee: Grantee) -> None:
-        """sqs:SendMessage, sqs:GetQueueUrl on this queue."""
+        """sqs:SendMessage (and so SendMessageBatch) on this queue."""
         grantee.add_to_policy(Statement(SEND_ACTIONS, (self.arn,)))
 
     def grant_consume(self, grantee: Grantee) -> None:

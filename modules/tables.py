@@ -13,19 +13,19 @@ from modules.naming import env_var
 if TYPE_CHECKING:
     from modules.function import PythonFunction
 
-READ_ACTIONS = (
-    "dynamodb:BatchGetItem",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:GetItem",
-    "dynamodb:Query",
-    "dynamodb:Scan",
-)
-WRITE_ACTIONS = (
-    "dynamodb:BatchWriteItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-)
+# What a function's code does with a table -> the one action IAM checks for it. Connections name
+# the operations the code performs (tests/handlers record every call and compare with the policy).
+OPERATIONS = {
+    "get": "dynamodb:GetItem",
+    "batch_get": "dynamodb:BatchGetItem",
+    "query": "dynamodb:Query",
+    "scan": "dynamodb:Scan",
+    "put": "dynamodb:PutItem",
+    "update": "dynamodb:UpdateItem",
+    "delete": "dynamodb:DeleteItem",
+    "batch_write": "dynamodb:BatchWriteItem",
+    "condition_check": "dynamodb:ConditionCheckItem",  # a condition on this table inside a transaction
+}
 
 
 @dataclass(frozen=True)
@@ -82,22 +82,19 @@ class Table(tf.Construct):
         return (self.arn, *(f"{self.arn}/index/{index.name}" for index in self.props.indexes))
 
     # -- grants -----------------------------------------------------------------------------------
-    def grant_read_data(self, grantee: Grantee) -> None:
-        """GetItem, BatchGetItem, Query, Scan, ConditionCheckItem on the table and its indexes."""
-        grantee.add_to_policy(Statement(READ_ACTIONS, self._resources()))
+    def grant(self, grantee: Grantee, *operations: str, indexes: tuple[str, ...] = ()) -> None:
+        """Exactly the actions of ``operations`` (keys of OPERATIONS) on the table, and Query on ``indexes``."""
+        unknown = sorted(set(operations) - set(OPERATIONS)) + sorted(set(indexes) - {i.name for i in self.props.indexes})
+        if unknown:
+            raise ValueError(f"{self.props.name}: unknown operations or indexes {unknown}")
+        if operations:
+            grantee.add_to_policy(Statement(tuple(sorted(OPERATIONS[o] for o in set(operations))), (self.arn,)))
+        if indexes:
+            grantee.add_to_policy(Statement(("dynamodb:Query",), tuple(f"{self.arn}/index/{i}" for i in sorted(indexes))))
 
-    def grant_write_data(self, grantee: Grantee) -> None:
-        """PutItem, UpdateItem, DeleteItem, BatchWriteItem on the table."""
-        grantee.add_to_policy(Statement(WRITE_ACTIONS, (self.arn,)))
-
-    def grant_read_write_data(self, grantee: Grantee) -> None:
-        """Both of the above."""
-        self.grant_read_data(grantee)
-        self.grant_write_data(grantee)
-
-    def connect(self, function: "PythonFunction", *, write: bool = False) -> None:
-        """Give ``function`` this table: read (or read and write) grants and ``<NAME>_TABLE``."""
-        (self.grant_read_write_data if write else self.grant_read_data)(function)
+    def connect(self, function: "PythonFunction", *operations: str, indexes: tuple[str, ...] = ()) -> None:
+        """Give ``function`` this table: the grants of the operations its code performs, and ``<NAME>_TABLE``."""
+        self.grant(function, *operations, indexes=indexes)
         function.add_environment(env_var(self.props.name, "TABLE"), self.table_name)
 
     # -- metrics ----------------------------------------------------------------------------------

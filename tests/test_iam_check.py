@@ -34,3 +34,15 @@ def test_a_call_outside_the_policy_is_refused(synth: Synth) -> None:
     assert not iam_check.allowed(sender, ("ses:SendEmail", "ses:identity/other.example"))
     # And an index needs its own grant: the table's does not cover it
     assert not iam_check.allowed(metrics, ("dynamodb:Query", "table:pivotr-mailer-dev-leads/index/status-index"))
+
+
+def test_a_grant_no_call_used_is_reported_unless_a_reason_covers_it(tmp_path, monkeypatch) -> None:
+    # Given one process's records: a used grant, an unused one, and one the runtime uses (with a reason)
+    monkeypatch.setattr(iam_check, "RECORDS", tmp_path)
+    granted = {("dynamodb:GetItem", "table:t"), ("dynamodb:DeleteItem", "table:t"), ("logs:PutLogEvents", "log-group:g")}
+    iam_check.save({"api-x": granted}, {"api-x": {("dynamodb:GetItem", "table:t")}})
+    # Then only the unused one without a reason is reported
+    assert iam_check.unused_without_reason() == ["api-x: dynamodb:DeleteItem on table:t"]
+    # And with no records at all, nothing is claimed either way
+    iam_check.clear()
+    assert iam_check.unused_without_reason() is None

@@ -112,6 +112,9 @@ def handler_module(tables: list[str], synth: Synth, monkeypatch: pytest.MonkeyPa
         monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon in tests
         name = f"handlers.{short_name.replace('-', '_')}"
         sys.modules.pop(name, None)  # re-read the environment
+        from aws_lambda_powertools.utilities import parameters
+
+        parameters.clear_caches()  # a new container: secrets are fetched (and their calls recorded) again
         module = importlib.import_module(name)
         module.handler = _attributed(short_name, module.handler)
         return module
