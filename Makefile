@@ -18,7 +18,7 @@ PY := .venv/bin/python
 STAGE ?= dev
 STACK := pivotr-mailer-$(STAGE)
 
-.PHONY: help install synth test openapi plan deploy bootstrap bench clean
+.PHONY: help install synth test demo local openapi plan deploy bootstrap bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,12 @@ test: install ## run the whole suite: unit, handler (moto), snapshots, rules, ch
 
 bench: install ## print the benchmark tables (synth speed, ...)
 	$(PY) bench/run.py
+
+demo: synth ## run the whole mailer locally on moto (no AWS account): import, campaign, sending, feedback, metrics
+	$(PY) demo/run.py
+
+local: synth ## serve the HTTP API on 127.0.0.1 over moto for curl or a frontend (Ctrl-C stops)
+	$(PY) demo/run.py --serve
 
 openapi: install ## regenerate docs/openapi.json from docs/openapi_source.py
 	$(PY) docs/openapi_source.py

@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""`make demo` / `make local`: the whole mailer on this machine, no AWS account, no network.
+
+A moto server runs in-process on 127.0.0.1; the dev stage's tables, queues and secrets are created
+from the synthesized plan; each handler runs with its function's environment from the plan. The HTTP
+API is served on 127.0.0.1, each route to its real handler with HTTP API v2 events. The SQS consumers
+are invoked the way Lambda's event source does (batches of 10, partial batch failures, redelivery).
+
+    make demo    plays a scenario and prints the campaign's metrics and the suppressed leads
+    make local   keeps the API up for curl or a frontend (Ctrl-C to stop)
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "lambda_src")]
+STAGE = "dev"
+PLAN = ROOT / "cdktf.out" / "stacks" / f"pivotr-mailer-{STAGE}" / "cdk.tf.json"
+LOCK = threading.Lock()  # handlers run one at a time, as moto-backed single-process code should
+
+
+def step(text: str) -> None:
+    print(f"\n==> {text}", flush=True)
+
+
+def start_aws() -> str:
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per AWS request
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="demo", AWS_SECRET_ACCESS_KEY="demo",
+                      AWS_DEFAULT_REGION="ap-south-1", POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_LOG_LEVEL="WARNING")
+    return endpoint
+
+
+class Functions:
+    """Each function's handler, imported with its environment from the plan."""
+
+    def __init__(self, plan: dict[str, Any]) -> None:
+        from tests.aws import create_tables
+
+        self.plan = plan
+        self.tables = create_tables(plan)
+        self.modules: dict[str, Any] = {}
+        self.env: dict[str, dict[str, str]] = {}
+
+    def load(self, short_name: str) -> Any:
+        from tests.aws import resolve_environment
+
+        if short_name not in self.modules:
+            [function] = [f for f in self.plan["resource"]["aws_lambda_function"].values()
+                          if f["function_name"] == f"pivotr-mailer-{STAGE}-{short_name}"]
+            env = resolve_environment(self.plan, function["environment"]["variables"])
+            os.environ.update(env, POWERTOOLS_LOG_LEVEL="WARNING")  # the demo prints its own progress
+            self.env[short_name] = env
+            self.modules[short_name] = importlib.import_module(f"handlers.{short_name.replace('-', '_')}")
+        return self.modules[short_name]
+
+
+def serve_api(functions: Functions) -> ThreadingHTTPServer:
+    from tests.handlers.api import routes_of
+    from tests.handlers.events import LambdaContext, http_event
+
+    routes = routes_of(functions.plan)
+
+    class Handler(BaseHTTPRequestHandler):
+        def _any(self) -> None:
+            import re
+
+            url = urlsplit(self.path)
+            for key, target in routes.items():
+                method, template = key.split(" ", 1)
+                if method == self.command and re.fullmatch(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)), url.path):
+                    short_name = target
+                    break
+            else:
+                self._reply(404, {"content-type": "application/json"}, json.dumps({"message": "Not Found"}))
+                return
+            body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode("utf-8", "replace")
+            query = dict(p.split("=", 1) for p in url.query.split("&") if "=" in p)
+            event = http_event(self.command, url.path, body=body or None, query=query or None,
+                               headers={k.lower(): v for k, v in self.headers.items()}, route=template)
+            with LOCK:
+                response = functions.load(short_name).handler(event, LambdaContext())
+            self._reply(response["statusCode"], response.get("headers") or {}, response.get("body") or "")
+
+        do_GET = do_POST = do_PUT = do_DELETE = _any  # noqa: N815 - http.server's names
+
+        def _reply(self, status: int, headers: dict[str, str], body: str) -> None:
+            data = body.encode()
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def call(base: str, method: str, path: str, body: Any = None, content_type: str = "application/json") -> tuple[int, Any]:
+    import urllib.error
+    import urllib.request
+
+    data = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, method=method, headers={"content-type": content_type})
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+CLOCK: Any = None  # one clock for send-email and moto's SQS, so delayed ticks need no real waiting
+
+
+def drain(functions: Functions, short_name: str, queue_url: str) -> int:
+    """Invoke a consumer the way Lambda's event source does until its queue is empty (the clock jumps
+    over message delays, as in the tests); returns how many batches ran."""
+    from tests.handlers.mailer_sim import LambdaQueue
+
+    queue = LambdaQueue(queue_url, functions.load(short_name).handler, CLOCK)
+    with LOCK:
+        queue.run(horizon=3_600)
+    return queue.invocations
+
+
+def table(rows: list[list[Any]], header: list[str]) -> str:
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=False)]
+    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"  # noqa: E731
+    return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
+
+
+def scenario(functions: Functions, base: str) -> None:
+    import boto3
+
+    from tests.handlers.events import LambdaContext
+    from tests.handlers.mailer_sim import send_event
+    from tests.handlers.ses_examples import COMPLAINT, DELIVERY, bounce, event, sns, sqs_event
+
+    send = functions.load("send-email")
+    send.service.clock = CLOCK
+    identity = functions.env["send-email"]["SES_IDENTITY_DOMAIN"]
+    boto3.client("ses").verify_domain_identity(Domain=identity)
+    accepted: list[dict[str, Any]] = []
+    real = send.service.mailer._client
+
+    class Recording:  # SES v2 as moto serves it, keeping what it accepted for the feedback step
+        def send_email(self, **request: Any) -> dict[str, Any]:
+            response = real.send_email(**request)
+            accepted.append({**request, "MessageId": response["MessageId"]})
+            return response
+
+    send.service.mailer.__dict__["_client"] = Recording()
+
+    step("Import 12 leads from a messy CSV (BOM, semicolons, a bad address, a duplicate)")
+    csv = ("\ufeffE-mail;First Name;Company;Tags\n" + "".join(
+        f"person{i}@example.com;Person {i};Acme {i % 3};demo\n" for i in range(10))
+        + "not-an-address;Broken;X;demo\nPERSON3@example.com;Dup;Y;demo\nvip@example.com;Vera;Big Co;demo\n")
+    status, report = call(base, "POST", "/leads/import", csv.encode("utf-8"), "text/csv")
+    print(f"POST /leads/import -> {status}: imported {report['imported']}, invalid {report['invalid']} "
+          f"(row {report['invalidRows'][0]['row']}: {report['invalidRows'][0]['reason']}), "
+          f"duplicates in file {report['duplicates']['inFile']}")
+
+    step("Create a template and a campaign for the tag, then start it")
+    _, template = call(base, "POST", "/templates", {"name": "Hello", "subject": "Hi {{firstName | there}}",
+                                                    "html": "<p>Hello {{firstName}} from {{company | us}}</p>",
+                                                    "text": "Hello {{firstName}}"})
+    _, campaign = call(base, "POST", "/campaigns", {
+        "name": "Demo", "templateId": template["id"], "fromEmail": f"hello@{identity}", "fromName": "Pivotr Demo",
+        "audience": {"tags": ["demo"]}, "pacing": {"minDelaySeconds": 0, "maxDelaySeconds": 0}})
+    status, started = call(base, "POST", f"/campaigns/{campaign['id']}/start")
+    print(f"POST /campaigns/{campaign['id']}/start -> {status}: {started['status']}")
+
+    step("Drain the sending queue the way Lambda does (dispatch ticks, then batches of e-mails)")
+    batches = drain(functions, "send-email", functions.env["send-email"]["SENDING_QUEUE_URL"])
+    print(f"{batches} batches; SES accepted {len(accepted)} e-mails, each with List-Unsubscribe one-click headers")
+
+    step("Feed SES notifications to process-feedback: sends, 2 bounces, a complaint, deliveries")
+    feedback = functions.load("process-feedback")
+    stamp = "2026-11-25T12:00:00.000Z"
+    bodies = [sns(send_event(sent, stamp), f"sns-send-{i}") for i, sent in enumerate(accepted)]
+    for i, sent in enumerate(accepted):
+        mail = {**send_event(sent, stamp)["mail"]}
+        address = sent["Destination"]["ToAddresses"][0]
+        if i < 2:
+            bodies.append(sns(event("Bounce", bounce(email=address), mail), f"sns-bounce-{i}"))
+        elif i == 2:
+            bodies.append(sns(event("Complaint", {**COMPLAINT, "complainedRecipients": [{"emailAddress": address}]}, mail),
+                              "sns-complaint"))
+        else:
+            bodies.append(sns(event("Delivery", {**DELIVERY, "recipients": [address]}, mail), f"sns-delivery-{i}"))
+    for start in range(0, len(bodies), 10):
+        with LOCK:
+            feedback.handler(sqs_event(*bodies[start:start + 10]), LambdaContext())
+    print(f"{len(bodies)} notifications processed")
+    drain(functions, "send-email", functions.env["send-email"]["SENDING_QUEUE_URL"])  # the completion tick
+
+    step("Campaign metrics (GET /metrics/campaign/{id})")
+    _, metrics = call(base, "GET", f"/metrics/campaign/{campaign['id']}")
+    totals = metrics["totals"]
+    print(table([[name, totals[name]] for name in totals], ["counter", "total"]))
+    print(f"bounce rate {metrics['rates']['bounceRate']:.1%}, complaint rate {metrics['rates']['complaintRate']:.1%}")
+    _, final = call(base, "GET", f"/campaigns/{campaign['id']}")
+    print(f"campaign status: {final['status']}; recipients: {final.get('summary')}; pause reason: {final.get('pauseReason')}")
+
+    step("Suppressed leads (never sent to again)")
+    rows = []
+    for status_name in ("bounced", "complained", "unsubscribed", "invalid"):
+        _, page = call(base, "GET", f"/leads?status={status_name}")
+        rows += [[lead["email"], lead["status"]] for lead in page["items"]]
+    print(table(rows, ["email", "status"]))
+    assert {r[1] for r in rows} >= {"bounced", "complained"} and final["status"] == "completed", (rows, final)
+
+
+def main() -> int:
+    if not PLAN.exists():
+        print(f"{PLAN} is missing: run `make synth` first", file=sys.stderr)
+        return 2
+    plan = json.loads(PLAN.read_text())
+    endpoint = start_aws()
+    functions = Functions(plan)
+    server = serve_api(functions)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    print(f"moto (AWS) at {endpoint}; {len(functions.tables)} tables from the {STAGE} plan; API at {base}")
+    if "--serve" in sys.argv:
+        print(f"\nAPI up (auth off locally). Try:\n  curl -s {base}/health\n  curl -s -X POST {base}/leads "
+              f"-H 'content-type: application/json' -d '{{\"email\": \"jane@example.com\", \"firstName\": \"Jane\"}}'\n"
+              "Ctrl-C to stop.")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            return 0
+    import time
+
+    from tests.handlers.mailer_sim import Clock
+
+    global CLOCK
+    CLOCK = Clock(time.time())
+    with CLOCK.installed():
+        scenario(functions, base)
+    print("\ndemo finished")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
