@@ -67,15 +67,23 @@ def print_table(title: str, rows: list[tuple[str, str]]) -> None:
         print(f"| {name.ljust(width)} | {value} |")
 
 
+def bench_tests() -> list[tuple[str, str]]:
+    """`make test`'s suite, timed once as a whole process (install already done)."""
+    seconds = timed([sys.executable, "-m", "pytest", "-q", "-n", "2", "--dist", "loadfile"])
+    return [("make test (whole suite, 2 xdist workers, after install)", f"{seconds:.0f} s")]
+
+
 def main() -> int:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"{RUNS} counted runs each after one warm-up; medians")
+          f"synth: {RUNS} counted runs each after one warm-up, medians; the rest: one run each")
     with tempfile.TemporaryDirectory() as tmp:
         plan = Path(tmp) / "cdktf.out"
-        print_table("Synth", bench_synth(plan))
-        print_table(f"Sending ({send_bench.LEADS:,}-lead campaign, moto provisioned from the dev plan)", send_bench.run(plan))
-        print_table("Cold starts (dev environment) and prod's idle cost", startup_cost.run(plan))
-        print_table(f"Lead import ({import_bench.ROWS:,}-row CSV, moto provisioned from the dev plan)", import_bench.run(plan))
+        rows = bench_synth(plan)
+        rows += send_bench.run(plan)
+        rows += import_bench.run(plan)
+        rows += startup_cost.run(plan)
+        rows += bench_tests()
+    print_table("Pivotr Mailer benchmarks (moto provisioned from the dev plan where AWS is involved)", rows)
     return 0
 
 
