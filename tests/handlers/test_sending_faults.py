@@ -9,6 +9,7 @@ race. Send events are fed back to process-feedback as SES would publish them.
 from __future__ import annotations
 
 import copy
+import os
 from collections import Counter
 from urllib.parse import parse_qs, urlparse
 
@@ -16,7 +17,7 @@ from pivotr.data.dynamo import Table
 from pivotr.domain import unsubscribe
 from pivotr.domain.leads import lead_id
 
-ELIGIBLE = int(__import__("os").environ.get("FAULT_LEADS", 1000))
+ELIGIBLE = int(os.environ.get("FAULT_LEADS", "1000"))  # smaller only when profiling by hand
 SUPPRESSED = {"bounced": 10, "complained": 5, "unsubscribed": 10, "invalid": 5}  # tagged, but never sent to
 LATE_SUPPRESSED = 20  # eligible at the snapshot, unsubscribed before their turn
 REJECTED = 5  # SES refuses these addresses for good
