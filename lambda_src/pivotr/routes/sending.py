@@ -202,7 +202,8 @@ class SendingService:
                 return []
             if attempt == 0:
                 leads = {lead["id"]: lead for lead in self.leads.get_all([{"id": lead} for lead in lead_ids])}
-                outcomes, logs, allowed = self._eligible(campaign_id, lead_ids, leads, now)
+                logs, allowed = self._eligible(campaign_id, lead_ids, leads, now)
+                outcomes: list[dict[str, Any]] = []
             token = uuid.uuid4().hex
             claimed, stale = self.recipients.claim(campaign, template, allowed, token, now) if allowed else ([], None)
             if stale is None:
@@ -248,10 +249,9 @@ class SendingService:
         return self._template_cache[template_id]
 
     def _eligible(self, campaign_id: str, lead_ids: list[str], leads: dict[str, dict[str, Any]], now: float
-                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, tuple[str, ...]]]:
+                  ) -> tuple[list[dict[str, Any]], dict[str, tuple[str, ...]]]:
         """Skip suppressed or deleted leads (recipient ``skipped``); the statuses each other lead's
         recipient may be claimed from (one waiting for verification only once its lead is verified)."""
-        outcomes: list[dict[str, Any]] = []
         logs: list[dict[str, Any]] = []
         allowed: dict[str, tuple[str, ...]] = {}
         for lead_id in lead_ids:
@@ -261,7 +261,7 @@ class SendingService:
             elif self.recipients.move(campaign_id, lead_id, SKIPPED, from_statuses=(PENDING, VERIFYING),
                                       values={"reason": reason, "doneAt": iso(now)}):
                 logs.append(log_entry(campaign_id, lead_id, "skipped", now, reason=reason))
-        return outcomes, logs, allowed
+        return logs, allowed
 
     def _send_one(self, campaign: dict[str, Any], template: dict[str, Any], lead: dict[str, Any], token: str, key: bytes,
                   now: float, outcomes: list[dict[str, Any]], logs: list[dict[str, Any]], retry: list[str]) -> None:
