@@ -65,7 +65,7 @@ class MailerStack(AwsStack):
                          table_name=naming.name(props.name))
 
         tables = tuple(table(props) for props in TABLES)
-        leads, campaigns, templates, logs, metrics, settings, recipients = tables
+        leads, campaigns, templates, logs, metrics, settings, recipients, suppression = tables
 
         # Work queues (visibility = 6x the consumer's timeout)
         sending = Queue(self, "queue-sending", queue_name=naming.name("sending"),
@@ -100,22 +100,23 @@ class MailerStack(AwsStack):
         ses.connect_sender(send_email)
         unsubscribe_key.connect(send_email)
         # Table operations as the code performs them (the handler tests check each call against these)
-        leads.connect(send_email, "batch_get", "scan", indexes=("status-index",))  # snapshot, suppression re-check
+        leads.connect(send_email, "batch_get", "scan")  # snapshot (the table in key order), re-check at send time
+        suppression.connect(send_email, "batch_get")  # snapshot and send both check the suppression list
         campaigns.connect(send_email, "get", "update", "condition_check")  # ticks commit; claims check the run
         templates.connect(send_email, "get", "condition_check")  # claims check the cached version
-        recipients.connect(send_email, "batch_get", "batch_write", "put", "update", "query", indexes=("open-index",))
+        recipients.connect(send_email, "batch_get", "put", "update", "query", indexes=("open-index",))
         logs.connect(send_email, "put")
         metrics.connect(send_email, "update")
 
         verify_email.add_sqs_source(verification)
-        sending.connect_producer(verify_email)
         verifier_key.connect(verify_email)
         verify_email.add_environment("VERIFIER_BASE_URL", config.verifier_base_url)
         leads.connect(verify_email, "get", "update")
-        campaigns.connect(verify_email, "get")
+        recipients.connect(verify_email, "update")  # hands a verified recipient back to the release gate
 
         process_feedback.add_sqs_source(ses.feedback_queue)
         leads.connect(process_feedback, "update")  # suppress
+        suppression.connect(process_feedback, "put")
         campaigns.connect(process_feedback, "get", "update")  # auto-pause
         recipients.connect(process_feedback, "update")  # reconcile from Send events
         logs.connect(process_feedback, "put")
@@ -123,17 +124,20 @@ class MailerStack(AwsStack):
 
         verification.connect_producer(lead_import)
         leads.connect(lead_import, "batch_get", "batch_write", "update")
+        suppression.connect(lead_import, "batch_get")  # a re-imported address keeps its suppression
 
         unsubscribe_key.connect(api_leads)
         leads.connect(api_leads, "get", "put", "update", "delete", "scan", indexes=("status-index",))
         logs.connect(api_leads, indexes=("lead-index",))  # history
         metrics.connect(api_leads, "update")  # unsubscribe counter
+        suppression.connect(api_leads, "get", "put")  # a new lead keeps its address's suppression; opt-outs
 
         sending.connect_producer(api_campaigns)  # the first dispatch tick of a start or resume
         api_campaigns.add_environment("SES_FROM_EMAIL", config.ses.from_email)
         api_campaigns.add_environment("SES_IDENTITY_DOMAIN", config.ses.identity_domain)
         campaigns.connect(api_campaigns, "get", "put", "update", "scan")
         templates.connect(api_campaigns, "get", "put", "update", "delete", "scan")
+        recipients.connect(api_campaigns, indexes=("open-index",))  # a pause says how many e-mails are in flight
 
         metrics.connect(api_metrics, "query")
         campaigns.connect(api_metrics, "get")

@@ -79,7 +79,7 @@ CAMPAIGN_FIELDS = {
                       "complaintRate": s("number", minimum=0, exclusiveMinimum=True, maximum=1, default=0.001),
                       "minSends": s("integer", minimum=1, default=100)}, closed=True),
 }
-RECIPIENT_COUNTS = {**obj({k: s("integer", minimum=0) for k in ("sent", "skipped", "failed", "unconfirmed")}),
+RECIPIENT_COUNTS = {**obj({k: s("integer", minimum=0) for k in ("sent", "skipped", "failed", "unconfirmed")}, closed=True),
                     "description": "Recipients by outcome when the campaign completed; unconfirmed = claimed by a "
                                    "send that crashed before SES confirmed it (never re-sent)"}
 STAMPS = {"id": ID, "createdAt": TIME, "updatedAt": TIME}
@@ -103,7 +103,10 @@ SCHEMAS = {
     "Campaign": obj({**CAMPAIGN_FIELDS, **STAMPS, "status": s("string", enum=CAMPAIGN_STATES),
                      "startedAt": TIME, "pausedAt": TIME, "abortedAt": TIME, "completedAt": TIME,
                      "audienceSize": s("integer", minimum=0, description="Recipients in the snapshot taken at start"),
-                     "pauseReason": {**NULLABLE, "description": "Why the campaign paused itself (bounce or complaint rate)"},
+                     "pauseReason": {**NULLABLE, "description": "Why the campaign paused itself (bounce or complaint "
+                                                                "rate, a deleted template, SES refusing the account)"},
+                     "inFlight": s("integer", minimum=0, description="Only in a pause's answer: e-mails claimed "
+                                   "before the pause, which may still reach SES; nothing is claimed after it"),
                      "summary": RECIPIENT_COUNTS},
                     ["id", "name", "templateId", "fromEmail", "audience", "status", "pacing", "dailyLimit", "createdAt", "updatedAt"]),
     "CampaignPage": page_of("Campaign"),
@@ -194,7 +197,8 @@ PATHS = {
                   params=ID_PARAM, body="CampaignUpdate"),
     },
     **{f"/campaigns/{{id}}/{action}": {"post": op("api-campaigns", summary, ("200", "Campaign"), "400 404 409", params=ID_PARAM)}
-       for action, summary in (("start", "Start, or resume a paused campaign"), ("pause", "Pause before the next send"),
+       for action, summary in (("start", "Start, or resume a paused campaign (the audience is snapshot again)"),
+                               ("pause", "Pause: nothing is claimed after it; the answer says how many e-mails were in flight"),
                                ("abort", "Abort (final)"))},
     "/templates": {
         "get": op("api-campaigns", "List templates", ("200", "TemplatePage"), "400", params=LIST_QUERY),

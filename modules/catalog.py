@@ -34,6 +34,9 @@ TABLES: tuple[TableProps, ...] = (
     # releasing and the completion check read what is left, not the whole audience.
     TableProps(name="recipients", partition_key="campaignId", sort_key="leadId",
                indexes=(Index("open-index", "openCampaign", "leadId"),)),
+    # Our addition: addresses that bounced, complained or unsubscribed, keyed by the lead id of the
+    # address (a fixed hash of the normalized e-mail), so an opt-out outlives the lead record.
+    TableProps(name="suppression", partition_key="id"),
 )
 
 FUNCTIONS: tuple[FunctionProps, ...] = (

@@ -30,6 +30,7 @@ SPEC_TABLES = {
     "metrics": ("campaignId", "date", {}),
     "settings": ("key", None, {}),
     "recipients": ("campaignId", "leadId", {"open-index": "openCampaign"}),  # ours: per-campaign send records (README, "Sending")
+    "suppression": ("id", None, {}),  # ours: opt-outs, bounces, complaints that outlive lead records (docs/sending.md)
 }
 SPEC_ROUTES = {
     "GET /health", "GET /leads", "POST /leads", "POST /leads/import", "GET /leads/{id}", "PUT /leads/{id}",

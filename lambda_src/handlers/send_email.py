@@ -6,7 +6,7 @@ is what keeps AWS requests under two per e-mail."""
 from aws_lambda_powertools import Logger, Tracer
 
 from pivotr.env import SendEnv
-from pivotr.routes.sending import SendingService
+from pivotr.services.sending import SendingService
 
 logger, tracer = Logger(), Tracer()
 service = SendingService(SendEnv.load())

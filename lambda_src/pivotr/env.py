@@ -28,6 +28,7 @@ class LeadsEnv(EnvModel):
     leads_table: str
     logs_table: str
     metrics_table: str
+    suppression_table: str
     unsubscribe_signing_key_secret_arn: str
 
 
@@ -35,6 +36,7 @@ class LeadsEnv(EnvModel):
 class CampaignsEnv(EnvModel):
     campaigns_table: str
     templates_table: str
+    recipients_table: str
     ses_identity_domain: str
     sending_queue_url: str
 
@@ -48,6 +50,7 @@ class MetricsEnv(EnvModel):
 @dataclass(frozen=True)
 class ImportEnv(EnvModel):
     leads_table: str
+    suppression_table: str
     verification_queue_url: str
 
 
@@ -58,13 +61,13 @@ class FeedbackEnv(EnvModel):
     recipients_table: str
     logs_table: str
     metrics_table: str
+    suppression_table: str
 
 
 @dataclass(frozen=True)
 class VerifyEnv(EnvModel):
     leads_table: str
-    campaigns_table: str
-    sending_queue_url: str
+    recipients_table: str
     verifier_api_key_secret_arn: str
     verifier_base_url: str
 
@@ -77,6 +80,7 @@ class SendEnv(EnvModel):
     recipients_table: str
     logs_table: str
     metrics_table: str
+    suppression_table: str
     sending_queue_url: str
     verification_queue_url: str
     ses_configuration_set: str

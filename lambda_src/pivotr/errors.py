@@ -36,3 +36,8 @@ def too_large(limit: int) -> ApiError:
 
 def unsupported_media_type(expected: str) -> ApiError:
     return ApiError(415, "UNSUPPORTED_MEDIA_TYPE", f"Send the body as {expected}")
+
+
+def unavailable(message: str) -> ApiError:
+    """503: a dependency did not take the request; nothing was changed, the caller may retry."""
+    return ApiError(503, "UNAVAILABLE", message)

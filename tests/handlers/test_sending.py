@@ -107,7 +107,8 @@ def test_a_deleted_template_pauses_the_campaign_with_its_reason(mailer) -> None:
     item = mailer.read(campaign)
     assert item["status"] == "paused" and "was deleted" in item["pauseReason"]
     assert not mailer.ses.accepted
-    assert {r["status"] for r in mailer.recipients(campaign).values()} == {"pending"}  # resumable
+    # waiting, never attempted: a resume's snapshot takes them over
+    assert {r["status"] for r in mailer.recipients(campaign).values()} == {"released"}
 
 
 def test_unreadable_sending_messages_are_dropped_without_blocking_the_batch(mailer) -> None:
@@ -165,10 +166,12 @@ def test_bounces_past_the_threshold_pause_a_running_campaign(mailer) -> None:
     assert item["status"] == "paused" and item["pauseReason"].startswith("bounceRate 20.00%")
 
 
-def test_verify_first_holds_unverified_recipients_until_verification_hands_them_on(mailer) -> None:
+def test_verify_first_holds_unverified_recipients_until_verification_hands_them_on(mailer, handler_module) -> None:
     import json
 
     import boto3
+
+    from tests.handlers.mailer_sim import LambdaQueue
 
     # Given 2 new (unverified) leads and a campaign that verifies first
     mailer.add_leads(leads(2, status="new"))
@@ -178,15 +181,16 @@ def test_verify_first_holds_unverified_recipients_until_verification_hands_them_
     # Then nothing is sent yet, and both are queued for verification with the campaign
     assert not mailer.ses.accepted
     url = mailer.service.verification.url
-    bodies = [json.loads(m["Body"]) for m in boto3.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
+    bodies = [json.loads(m["Body"]) for m in boto3.client("sqs").receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]]
     assert sorted(b["leadId"] for b in bodies) == sorted(lead["id"] for lead in leads(2))
     assert all(b["campaignId"] == campaign for b in bodies)
-    # When verification marks one valid and one invalid and hands both to sending
-    for lead, status in zip(leads(2), ("valid", "invalid"), strict=True):
-        mailer.tables["leads"].update_item(Key={"id": lead["id"]}, UpdateExpression="SET #s = :v",
-                                           ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":v": status})
-        mailer.service.queue.send_all([{"campaignId": campaign, "leadId": lead["id"]}])
+    # When verify-email finds one valid and one invalid
+    verify = handler_module("verify-email")
+    answers = {"lead0@example.com": "Valid", "lead1@example.com": "Invalid"}
+    verify.service.verifier.check = lambda email, timeout=0: {"Status": answers[email]}
+    LambdaQueue(url, verify.handler, mailer.clock).run()
     mailer.queue.run(until=lambda: mailer.read(campaign)["status"] == "completed")
-    # Then only the valid one got the e-mail, the invalid one is skipped, and the campaign completed
+    # Then only the valid one got the e-mail, through the gate; the invalid one is skipped
     assert mailer.ses.leads() == [leads(2)[0]["id"]]
     assert mailer.read(campaign)["summary"] == {"sent": 1, "skipped": 1}

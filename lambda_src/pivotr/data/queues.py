@@ -9,7 +9,12 @@ from typing import Any
 import boto3
 
 BATCH = 10  # messages per SendMessageBatch (the SQS maximum)
-ATTEMPTS = 3
+ATTEMPTS = 3  # rounds of resending the entries SendMessageBatch reports failed
+
+
+class NotQueued(RuntimeError):
+    """Some messages could not be queued after retries. Raised, never swallowed: a dropped dispatch tick
+    would leave a running campaign with nothing in flight, so the caller's own message is retried instead."""
 
 
 class Queue:
@@ -22,7 +27,7 @@ class Queue:
 
     def send_all(self, bodies: list[dict[str, Any]], delays: list[int] | None = None) -> int:
         """Send every body (ten per request), each after its delay in seconds (at most 900), retrying
-        entries SQS reports failed; returns how many were sent."""
+        entries SQS reports failed; returns how many were sent, or raises NotQueued if any was not."""
         sent = 0
         for start in range(0, len(bodies), BATCH):
             entries = [{"Id": str(i), "MessageBody": json.dumps(body, sort_keys=True)}
@@ -37,4 +42,6 @@ class Queue:
                 entries = [e for e in entries if e["Id"] in failed]
                 if not entries:
                     break
+            else:
+                raise NotQueued(f"{len(entries)} of {len(bodies)} messages not queued on {self.url.rsplit('/', 1)[-1]}")
         return sent

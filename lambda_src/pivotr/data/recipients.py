@@ -1,8 +1,11 @@
 """The data-access layer of sending: recipient records, claims, outcomes, and the campaign's run state.
 
-Recipients table: partition key ``campaignId``, sort key ``leadId``; one item per lead in a
-campaign's audience snapshot, with its ``status`` (see domain/sending.py) and, once handed to SES,
-its ``messageId``. A recipient reaches SES only after one conditional claim moved it to ``sending``.
+Recipients table: partition key ``campaignId``, sort key ``leadId``; one item per lead a snapshot put
+in the campaign, with its ``status`` (``RecipientStatus``), the ``run`` whose snapshot last included
+it, its slot ``dueAt`` once released and, once handed to SES, its ``messageId``. Every write here is
+conditional on the state it expects, so a late, duplicate or stale writer changes nothing: a snapshot
+never overwrites a recipient, a release needs ``pending`` in its run, a claim needs ``released`` in
+the message's run, an outcome needs the claim's token.
 """
 
 from __future__ import annotations
@@ -15,12 +18,29 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from pivotr.data.counters import counter_actions
-from pivotr.data.dynamo import BulkTable, ConditionFailed, plain, transact_unless_first_fails
-from pivotr.domain.sending import FAILED, PENDING, SENDING, SENT, SKIPPED, UNCONFIRMED, VERIFYING
+from pivotr.data.dynamo import TRANSACTION, BulkTable, ConditionFailed, plain, transact_unless_first_fails
+from pivotr.domain.campaigns import PAUSED, RUNNING
+from pivotr.domain.sending import CLOSED, FAILED, PENDING, RELEASED, SENDING, SENT, UNCONFIRMED, VERIFYING, RecipientStatus
 
 OPEN_INDEX = "open-index"
-CLOSED = frozenset({SENT, SKIPPED, FAILED, UNCONFIRMED})  # moving here drops the recipient from open-index
-CLAIM_BATCH = 99  # recipients per claim transaction: 100 actions, one of them the campaign check
+CLAIM_BATCH = TRANSACTION - 2  # recipients per claim transaction: the campaign and template checks take two
+SNAPSHOT_BATCH = TRANSACTION - 3  # recipients per snapshot transaction: the campaign and two counter rows
+_STATUS = {"#status": "status"}
+
+
+def _running(campaign_id: str, campaigns_table: str, run_id: str, tick: int | None = None,
+             update: str = "") -> tuple[str, dict[str, Any]]:
+    """An action on the campaign item that holds only while it still runs ``run_id`` (at ``tick``)."""
+    condition = "#status = :running AND runId = :run" + (" AND runTick = :tick" if tick is not None else "")
+    values: dict[str, Any] = {":running": RUNNING, ":run": run_id}
+    if tick is not None:
+        values[":tick"] = tick
+    body: dict[str, Any] = {"TableName": campaigns_table, "Key": {"id": campaign_id}, "ConditionExpression": condition,
+                            "ExpressionAttributeNames": dict(_STATUS), "ExpressionAttributeValues": values}
+    if update:
+        body["UpdateExpression"] = update
+        return "Update", body
+    return "ConditionCheck", body
 
 
 class RecipientStore(BulkTable):
@@ -31,18 +51,18 @@ class RecipientStore(BulkTable):
         self.templates_table = templates_table
 
     # -- reads ----------------------------------------------------------------------------------
-    def _open(self, campaign_id: str, after: str = "", filter_statuses: tuple[str, ...] = (), page: int = 0
-              ) -> Iterator[list[dict[str, Any]]]:
+    def open_pages(self, campaign_id: str, after: str = "", statuses: tuple[str, ...] = (), page: int = 0
+                   ) -> Iterator[list[dict[str, Any]]]:
         """Pages (of ``page`` items read, if given) of the campaign's open recipients (sparse open-index),
-        in lead-id order after ``after``."""
+        in lead-id order after ``after``, only those in ``statuses`` if given."""
         condition = Key("openCampaign").eq(campaign_id)
         if after:
             condition = condition & Key("leadId").gt(after)
         args: dict[str, Any] = {"IndexName": OPEN_INDEX, "KeyConditionExpression": condition}
         if page:
             args["Limit"] = page
-        if filter_statuses:
-            args["FilterExpression"] = Attr("status").is_in(list(filter_statuses))
+        if statuses:
+            args["FilterExpression"] = Attr("status").is_in(list(statuses))
         while True:
             response = self._table.query(**args)
             yield plain(response.get("Items", []))
@@ -51,26 +71,24 @@ class RecipientStore(BulkTable):
             args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def releasable(self, campaign_id: str, after: str, limit: int) -> tuple[list[dict[str, Any]], bool]:
-        """Up to ``limit`` pending or verifying recipients after lead id ``after``, in lead-id order,
-        and whether none is left after them."""
+        """Up to ``limit`` pending recipients after lead id ``after``, in lead-id order, and whether none
+        is left after them."""
         found: list[dict[str, Any]] = []
-        pages = self._open(campaign_id, after, (PENDING, VERIFYING), page=limit + 1)
-        for page in pages:
+        for page in self.open_pages(campaign_id, after, (PENDING,), page=limit + 1):
             found += page
             if len(found) > limit:
                 return found[:limit], False
         return found, True
 
-    def first_open(self, campaign_id: str, limit: int) -> list[dict[str, Any]]:
-        """Up to ``limit`` recipients not yet sent, skipped, failed or unconfirmed (the completion check
-        needs only to know whether any is left, and to settle some dead claims each time)."""
-        return next(self._open(campaign_id, page=limit))
+    def in_flight(self, campaign_id: str) -> int:
+        """How many e-mails are claimed right now (each may still reach SES)."""
+        return sum(len(page) for page in self.open_pages(campaign_id, statuses=(SENDING,)))
 
     def statuses(self, campaign_id: str) -> dict[str, int]:
         """How many recipients are in each status: one pass over the campaign, at completion."""
         counts: dict[str, int] = {}
         args: dict[str, Any] = {"KeyConditionExpression": Key("campaignId").eq(campaign_id), "ProjectionExpression": "#status",
-                                "ExpressionAttributeNames": {"#status": "status"}}
+                                "ExpressionAttributeNames": _STATUS}
         while True:
             response = self._table.query(**args)
             for item in response.get("Items", []):
@@ -83,33 +101,134 @@ class RecipientStore(BulkTable):
         items = self.get_all([{"campaignId": campaign_id, "leadId": lead} for lead in lead_ids])
         return {item["leadId"]: item for item in items}
 
+    # -- the snapshot ---------------------------------------------------------------------------
+    def snapshot(self, campaign_id: str, run_id: str, tick: int, members: list[tuple[str, RecipientStatus]],
+                 at: str, day: str) -> int:
+        """Put each member in the campaign for ``run_id`` (status ``pending`` or ``verifying``), never
+        overwriting a recipient that exists: an existing one still waiting is taken over by this run
+        instead, one that progressed (claimed, sent, ...) is left alone. Each new recipient counts as
+        ``queued`` and in ``audienceSize`` in the same transaction, so a redelivered tick counts nothing
+        twice. Raises ConditionFailed (nothing written) when the run is no longer at ``tick``."""
+        added, existing = 0, []
+        for start in range(0, len(members), SNAPSHOT_BATCH):
+            chunk = members[start:start + SNAPSHOT_BATCH]
+            while chunk:
+                n = Decimal(len(chunk))
+                actions = [_running(campaign_id, self.campaigns_table, run_id, tick, "ADD audienceSize :n")]
+                actions[0][1]["ExpressionAttributeValues"][":n"] = n
+                actions += [(kind, body) for action in counter_actions(self.metrics_table, campaign_id, day, {"queued": len(chunk)})
+                            for kind, body in action.items()]
+                first = len(actions)
+                actions += [("Put", {"TableName": self.name, "ConditionExpression": "attribute_not_exists(leadId)",
+                                     "Item": {"campaignId": campaign_id, "leadId": lead, "status": status, "run": run_id,
+                                              "addedAt": at, "openCampaign": campaign_id}}) for lead, status in chunk]
+                failed = self._transact(actions)
+                if 0 in failed:
+                    raise ConditionFailed
+                if not failed:
+                    added += len(chunk)
+                    break
+                existing += [chunk[i - first][0] for i in failed]
+                chunk = [member for i, member in enumerate(chunk, start=first) if i not in failed]
+        self._take_over(campaign_id, run_id, existing)
+        return added
+
+    def _take_over(self, campaign_id: str, run_id: str, lead_ids: list[str]) -> None:
+        """Stamp recipients that still wait with ``run_id``: pending or released ones (another run's
+        message is dropped when it arrives) become pending; verifying ones keep waiting."""
+        moves = ((f"#status IN (:pending, :released)", "SET #run = :run, #status = :pending REMOVE dueAt"),
+                 ("#status = :verifying", "SET #run = :run"))
+        for condition, update in moves:
+            if not lead_ids:
+                return
+            lead_ids = self._update_each(campaign_id, lead_ids, update, condition, {
+                ":run": run_id, ":pending": PENDING, ":released": RELEASED, ":verifying": VERIFYING})
+
+    def _update_each(self, campaign_id: str, lead_ids: list[str], update: str, condition: str,
+                     values: dict[str, Any], per_lead: dict[str, dict[str, Any]] | None = None) -> list[str]:
+        """One conditional update per recipient, 100 per transaction; returns the lead ids whose
+        condition failed (left unchanged)."""
+        used = {k: v for k, v in values.items() if k in update or k in condition}
+        names = {"#status": "status", "#run": "run"}
+        names = {k: v for k, v in names.items() if k in update or k in condition}
+        lost: list[str] = []
+        for start in range(0, len(lead_ids), TRANSACTION):
+            chunk = lead_ids[start:start + TRANSACTION]
+            while chunk:
+                actions = []
+                for lead in chunk:
+                    body: dict[str, Any] = {"TableName": self.name, "Key": {"campaignId": campaign_id, "leadId": lead},
+                                            "UpdateExpression": update, "ConditionExpression": condition,
+                                            "ExpressionAttributeValues": {**used, **(per_lead or {}).get(lead, {})}}
+                    if names:
+                        body["ExpressionAttributeNames"] = names
+                    actions.append(("Update", body))
+                failed = self._transact(actions)
+                lost += [chunk[i] for i in sorted(failed)]
+                chunk = [lead for i, lead in enumerate(chunk) if i not in failed] if failed else []
+        return lost
+
+    # -- the gate -------------------------------------------------------------------------------
+    def release(self, campaign_id: str, run_id: str, slots: list[tuple[str, float]]) -> None:
+        """Mark pending recipients of ``run_id`` released with their slot (after their messages were queued)."""
+        self._update_each(campaign_id, [lead for lead, _ in slots], "SET #status = :released, dueAt = :due",
+                          "#status = :pending AND #run = :run", {":released": RELEASED, ":pending": PENDING, ":run": run_id},
+                          {lead: {":due": Decimal(int(due))} for lead, due in slots})
+
+    def revive(self, campaign_id: str, run_id: str, lead_ids: list[str]) -> None:
+        """Released recipients whose message never came (it went to the DLQ): pending again."""
+        self._update_each(campaign_id, lead_ids, "SET #status = :pending REMOVE dueAt",
+                          "#status = :released AND #run = :run", {":released": RELEASED, ":pending": PENDING, ":run": run_id})
+
+    def depart(self, campaign_id: str, recipients: list[dict[str, Any]], at: str) -> list[str]:
+        """Skip waiting recipients the current run's snapshot did not include (they left the audience,
+        or became suppressed); returns the lead ids skipped."""
+        skipped = []
+        for recipient in recipients:
+            condition = "#status IN (:pending, :released, :verifying) AND " + (
+                "#run = :old" if recipient.get("run") else "attribute_not_exists(#run)")
+            values = {":pending": PENDING, ":released": RELEASED, ":verifying": VERIFYING, ":skipped": RecipientStatus.SKIPPED,
+                      ":why": "left the audience", ":at": at}
+            if recipient.get("run"):
+                values[":old"] = recipient["run"]
+            if self._update(campaign_id, recipient["leadId"], "SET #status = :skipped, reason = :why, doneAt = :at "
+                            "REMOVE openCampaign, dueAt", condition, values):
+                skipped.append(recipient["leadId"])
+        return skipped
+
+    def _update(self, campaign_id: str, lead_id: str, update: str, condition: str, values: dict[str, Any]) -> bool:
+        names = {k: v for k, v in {"#status": "status", "#run": "run"}.items() if k in update or k in condition}
+        try:
+            self._client.update_item(TableName=self.name, Key={"campaignId": campaign_id, "leadId": lead_id},
+                                     UpdateExpression=update, ConditionExpression=condition,
+                                     ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     # -- claims ---------------------------------------------------------------------------------
-    def claim(self, campaign: dict[str, Any], template: dict[str, Any], allowed: dict[str, tuple[str, ...]], token: str,
+    def claim(self, campaign: dict[str, Any], template: dict[str, Any], lead_ids: list[str], token: str,
               at: float) -> tuple[list[str], str | None]:
-        """Move each lead's recipient from one of its ``allowed`` statuses to ``sending`` under ``token``,
-        atomically with checks that the campaign still runs the same run and the template is unchanged.
-        Returns the claimed lead ids and what was stale (``"campaign"``, ``"template"``; then nothing is claimed)."""
+        """Move each lead's recipient from ``released`` in the campaign's run to ``sending`` under
+        ``token``, atomically with checks that the campaign still runs that run and the template is
+        unchanged. Returns the claimed lead ids and what was stale (``"campaign"``, ``"template"``;
+        then nothing more is claimed)."""
         claimed: list[str] = []
-        leads = list(allowed)
-        checks = [("ConditionCheck", {
-            "TableName": self.campaigns_table, "Key": {"id": campaign["id"]},
-            "ConditionExpression": "#status = :running AND runId = :run",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": {":running": "running", ":run": campaign["runId"]}}), ("ConditionCheck", {
+        checks = [_running(campaign["id"], self.campaigns_table, campaign["runId"]), ("ConditionCheck", {
             "TableName": self.templates_table, "Key": {"id": template["id"]},
             "ConditionExpression": "updatedAt = :version", "ExpressionAttributeValues": {":version": template["updatedAt"]}})]
-        for start in range(0, len(leads), CLAIM_BATCH):
-            chunk = leads[start:start + CLAIM_BATCH]
+        for start in range(0, len(lead_ids), CLAIM_BATCH):
+            chunk = lead_ids[start:start + CLAIM_BATCH]
             while chunk:
-                actions = list(checks)
-                for lead in chunk:
-                    statuses = {f":a{i}": s for i, s in enumerate(allowed[lead])}
-                    actions.append(("Update", {
-                        "TableName": self.name, "Key": {"campaignId": campaign["id"], "leadId": lead},
-                        "UpdateExpression": "SET #status = :sending, claimToken = :token, claimedAt = :at",
-                        "ConditionExpression": f"#status IN ({', '.join(statuses)})",
-                        "ExpressionAttributeNames": {"#status": "status"},
-                        "ExpressionAttributeValues": {":sending": SENDING, ":token": token, ":at": Decimal(int(at)), **statuses}}))
+                actions = list(checks) + [("Update", {
+                    "TableName": self.name, "Key": {"campaignId": campaign["id"], "leadId": lead},
+                    "UpdateExpression": "SET #status = :sending, claimToken = :token, claimedAt = :at",
+                    "ConditionExpression": "#status = :released AND #run = :run",
+                    "ExpressionAttributeNames": {"#status": "status", "#run": "run"},
+                    "ExpressionAttributeValues": {":sending": SENDING, ":released": RELEASED, ":run": campaign["runId"],
+                                                  ":token": token, ":at": Decimal(int(at))}}) for lead in chunk]
                 failed = self._transact(actions)
                 if 0 in failed or 1 in failed:
                     return claimed, "campaign" if 0 in failed else "template"
@@ -119,33 +238,52 @@ class RecipientStore(BulkTable):
                 chunk = [lead for i, lead in enumerate(chunk, start=len(checks)) if i not in failed]
         return claimed, None
 
-    def move(self, campaign_id: str, lead_id: str, status: str, *, from_statuses: tuple[str, ...] = (),
-             token: str | None = None, values: dict[str, Any] | None = None) -> bool:
-        """Set the recipient's status (and ``values``) if it is in ``from_statuses`` or held under ``token``."""
-        names = {"#status": "status"}
-        expression_values: dict[str, Any] = {":new": status}
-        if token is not None:
-            condition = "#status = :sending AND claimToken = :token"
-            expression_values |= {":sending": SENDING, ":token": token}
-        else:
-            placeholders = {f":f{i}": s for i, s in enumerate(from_statuses)}
-            condition = f"#status IN ({', '.join(placeholders)})"
-            expression_values |= placeholders
-        sets = ["#status = :new"]
-        for i, (name, value) in enumerate((values or {}).items()):
-            names[f"#v{i}"] = name
-            expression_values[f":v{i}"] = value
-            sets.append(f"#v{i} = :v{i}")
-        expression = "SET " + ", ".join(sets) + (" REMOVE openCampaign" if status in CLOSED else "")
-        try:
-            self._client.update_item(TableName=self.name, Key={"campaignId": campaign_id, "leadId": lead_id},
-                                     UpdateExpression=expression, ConditionExpression=condition,
-                                     ExpressionAttributeNames=names, ExpressionAttributeValues=expression_values)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+    def unclaim(self, campaign_id: str, token: str, lead_ids: list[str]) -> None:
+        """Hand back claims that never reached SES: released again, so the retried message can send."""
+        if lead_ids:
+            self._update_each(campaign_id, lead_ids, "SET #status = :released REMOVE claimToken, claimedAt",
+                              "#status = :sending AND claimToken = :token", {":sending": SENDING, ":released": RELEASED,
+                                                                             ":token": token})
+
+    def skip(self, campaign_id: str, run_id: str, lead_id: str, reason: str, at: str) -> bool:
+        """A released recipient that must not get the e-mail (suppressed, deleted): skipped."""
+        return self._update(campaign_id, lead_id, "SET #status = :skipped, reason = :why, doneAt = :at "
+                            "REMOVE openCampaign, dueAt", "#status = :released AND #run = :run",
+                            {":skipped": RecipientStatus.SKIPPED, ":why": reason, ":at": at, ":released": RELEASED,
+                             ":run": run_id})
+
+    def hand_back(self, campaign_id: str, lead_id: str, usable: bool, at: str) -> bool:
+        """verify-email's answer for a recipient waiting for it: to the release gate (``pending``), or
+        ``skipped`` when the lead turned out unusable. False when it was not waiting."""
+        if usable:
+            return self._update(campaign_id, lead_id, "SET #status = :pending", "#status = :verifying",
+                                {":pending": PENDING, ":verifying": VERIFYING})
+        return self._update(campaign_id, lead_id, "SET #status = :skipped, reason = :why, doneAt = :at REMOVE openCampaign",
+                            "#status = :verifying", {":skipped": RecipientStatus.SKIPPED, ":verifying": VERIFYING,
+                                                     ":why": "invalid after verification", ":at": at})
+
+    def settle(self, campaign_id: str, recipient: dict[str, Any], at: str, day: str) -> RecipientStatus | None:
+        """A claim whose holder died. Never re-sent: ``sent`` if SES's Send event already told us it
+        went out, else ``unconfirmed`` until one does. None if it moved meanwhile."""
+        lead_id, token = recipient["leadId"], recipient["claimToken"]
+        held = "#status = :sending AND claimToken = :token"
+        if not recipient.get("sesMessageId"):
+            if self._update(campaign_id, lead_id, "SET #status = :unconfirmed, reason = :why, doneAt = :at REMOVE openCampaign",
+                            held + " AND attribute_not_exists(sesMessageId)",
+                            {":unconfirmed": UNCONFIRMED, ":sending": SENDING, ":token": token, ":at": at,
+                             ":why": "claim left by a crash"}):
+                return UNCONFIRMED
+            recipient = self.get({"campaignId": campaign_id, "leadId": lead_id}) or {}
+            if recipient.get("status") != SENDING or not recipient.get("sesMessageId"):
+                return None
+        actions = [("Update", {"TableName": self.name, "Key": {"campaignId": campaign_id, "leadId": lead_id},
+                               "UpdateExpression": "SET #status = :sent, messageId = :m, doneAt = :at REMOVE openCampaign",
+                               "ConditionExpression": held, "ExpressionAttributeNames": dict(_STATUS),
+                               "ExpressionAttributeValues": {":sent": SENT, ":m": recipient["sesMessageId"], ":at": at,
+                                                             ":sending": SENDING, ":token": token}})]
+        actions += [(kind, body) for action in counter_actions(self.metrics_table, campaign_id, day, {"sent": 1})
+                    for kind, body in action.items()]
+        return SENT if not self._transact(actions) else None
 
     def note_message(self, campaign_id: str, lead_id: str, message_id: str) -> str | None:
         """Record SES's message id on a recipient that is still claimed or unconfirmed; returns its status
@@ -154,7 +292,7 @@ class RecipientStore(BulkTable):
             response = self._client.update_item(
                 TableName=self.name, Key={"campaignId": campaign_id, "leadId": lead_id},
                 UpdateExpression="SET sesMessageId = :m", ConditionExpression="#status IN (:sending, :unconfirmed)",
-                ExpressionAttributeNames={"#status": "status"}, ReturnValues="ALL_OLD",
+                ExpressionAttributeNames=_STATUS, ReturnValues="ALL_OLD",
                 ExpressionAttributeValues={":m": message_id, ":sending": SENDING, ":unconfirmed": UNCONFIRMED})
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
@@ -162,22 +300,39 @@ class RecipientStore(BulkTable):
             raise
         return str(response["Attributes"]["status"])
 
-    # -- outcomes -------------------------------------------------------------------------------
-    def add(self, recipients: list[dict[str, Any]]) -> None:
-        """Snapshot records (open): unconditional puts, written only before any of them is released."""
-        self.put_all([{**r, "openCampaign": r["campaignId"]} for r in recipients])
+    def confirm(self, campaign_id: str, lead_id: str, message_id: str, at: str) -> bool:
+        """An unconfirmed recipient that SES's Send event proves sent: sent, and counted, once."""
+        actions = [("Update", {"TableName": self.name, "Key": {"campaignId": campaign_id, "leadId": lead_id},
+                               "UpdateExpression": "SET #status = :sent, messageId = :m, doneAt = :at",
+                               "ConditionExpression": "#status = :unconfirmed", "ExpressionAttributeNames": dict(_STATUS),
+                               "ExpressionAttributeValues": {":sent": SENT, ":m": message_id, ":at": at,
+                                                             ":unconfirmed": UNCONFIRMED}})]
+        actions += [(kind, body) for action in counter_actions(self.metrics_table, campaign_id, at[:10], {"sent": 1})
+                    for kind, body in action.items()]
+        return not self._transact(actions)
 
+    # -- outcomes -------------------------------------------------------------------------------
     def record(self, campaign_id: str, token: str, outcomes: list[dict[str, Any]], logs: list[dict[str, Any]], day: str) -> None:
-        """Final recipient records (only while still held under ``token``; closed, so out of open-index),
-        their log entries and the counters, in one transaction per batch. An outcome whose claim was
-        settled by someone else meanwhile is left out (SES's Send event reconciles it)."""
+        """Final recipient records (only while still held under ``token``), their log entries and the
+        counters, in one transaction per batch. An ``unconfirmed`` outcome whose Send event arrived
+        first (``sesMessageId`` noted on the claim) is recorded as sent instead."""
         outcomes, logs = list(outcomes), list(logs)
         while outcomes or logs:
             counters = {"sent": sum(o["status"] == SENT for o in outcomes), "failed": sum(o["status"] == FAILED for o in outcomes)}
-            actions = [("Put", {"TableName": self.name, "Item": item,
-                                "ConditionExpression": "#status = :sending AND claimToken = :token",
-                                "ExpressionAttributeNames": {"#status": "status"},
-                                "ExpressionAttributeValues": {":sending": SENDING, ":token": token}}) for item in outcomes]
+            actions = []
+            for outcome in outcomes:
+                values = {k: v for k, v in outcome.items() if k not in ("campaignId", "leadId", "status")}
+                condition = "#status = :sending AND claimToken = :token"
+                if outcome["status"] == UNCONFIRMED:
+                    condition += " AND attribute_not_exists(sesMessageId)"
+                actions.append(("Update", {
+                    "TableName": self.name, "Key": {"campaignId": campaign_id, "leadId": outcome["leadId"]},
+                    "UpdateExpression": "SET #status = :done, " + ", ".join(f"#o{i} = :o{i}" for i in range(len(values)))
+                                        + " REMOVE openCampaign, dueAt",
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeNames": {"#status": "status", **{f"#o{i}": k for i, k in enumerate(values)}},
+                    "ExpressionAttributeValues": {**{f":o{i}": v for i, v in enumerate(values.values())},
+                                                  ":done": outcome["status"], ":sending": SENDING, ":token": token}}))
             actions += [("Put", {"TableName": self.logs_table, "Item": entry}) for entry in logs]
             actions += [(kind, body) for action in counter_actions(self.metrics_table, campaign_id, day, counters)
                         for kind, body in action.items()]
@@ -185,7 +340,15 @@ class RecipientStore(BulkTable):
             if not failed:
                 return
             lost = {outcomes[i]["leadId"] for i in failed if i < len(outcomes)}
-            outcomes = [o for o in outcomes if o["leadId"] not in lost]
+            confirmed = self.of(campaign_id, [o["leadId"] for o in outcomes if o["leadId"] in lost and o["status"] == UNCONFIRMED])
+            kept = []
+            for outcome in outcomes:
+                found = confirmed.get(outcome["leadId"], {})
+                if outcome["leadId"] not in lost:
+                    kept.append(outcome)
+                elif found.get("status") == SENDING and found.get("claimToken") == token and found.get("sesMessageId"):
+                    kept.append({**outcome, "status": SENT, "messageId": found["sesMessageId"]})
+            outcomes = kept
             logs = [entry for entry in logs if entry.get("leadId") not in lost or entry["event"] == "skipped"]
 
     def count(self, campaign_id: str, day: str, counters: dict[str, int]) -> None:
@@ -195,19 +358,13 @@ class RecipientStore(BulkTable):
             self._client.transact_write_items(TransactItems=actions)
 
     # -- the campaign's run ---------------------------------------------------------------------
-    def commit_run(self, campaign_id: str, run_id: str, tick: int, values: dict[str, Any],
-                   counters: dict[str, int] | None = None, day: str = "") -> None:
-        """Advance the run past ``tick`` (and add ``counters``) only if it is still running at ``tick``."""
-        names = {f"#v{i}": name for i, name in enumerate(values)}
-        actions = [{"Update": {
-            "TableName": self.campaigns_table, "Key": {"id": campaign_id},
-            "UpdateExpression": "SET " + ", ".join(f"#v{i} = :v{i}" for i in range(len(values))),
-            "ConditionExpression": "#status = :running AND runId = :run AND runTick = :tick",
-            "ExpressionAttributeNames": {**names, "#status": "status"},
-            "ExpressionAttributeValues": {**{f":v{i}": v for i, v in enumerate(values.values())},
-                                          ":running": "running", ":run": run_id, ":tick": tick}}}]
-        actions += counter_actions(self.metrics_table, campaign_id, day, counters or {})
-        if not transact_unless_first_fails(self._client, actions):
+    def commit_run(self, campaign_id: str, run_id: str, tick: int, values: dict[str, Any]) -> None:
+        """Advance the run past ``tick`` only if it is still running at ``tick`` (else ConditionFailed)."""
+        kind, body = _running(campaign_id, self.campaigns_table, run_id, tick,
+                              "SET " + ", ".join(f"#v{i} = :v{i}" for i in range(len(values))))
+        body["ExpressionAttributeNames"] |= {f"#v{i}": name for i, name in enumerate(values)}
+        body["ExpressionAttributeValues"] |= {f":v{i}": v for i, v in enumerate(values.values())}
+        if not transact_unless_first_fails(self._client, [{kind: body}]):
             raise ConditionFailed
 
     def pause(self, campaign_id: str, reason: str, at: str, log: dict[str, Any]) -> bool:
@@ -215,7 +372,7 @@ class RecipientStore(BulkTable):
         return transact_unless_first_fails(self._client, [
             {"Update": {"TableName": self.campaigns_table, "Key": {"id": campaign_id},
                         "UpdateExpression": "SET #status = :paused, pausedAt = :at, updatedAt = :at, pauseReason = :why",
-                        "ConditionExpression": "#status = :running", "ExpressionAttributeNames": {"#status": "status"},
-                        "ExpressionAttributeValues": {":paused": "paused", ":running": "running", ":at": at, ":why": reason}}},
+                        "ConditionExpression": "#status = :running", "ExpressionAttributeNames": dict(_STATUS),
+                        "ExpressionAttributeValues": {":paused": PAUSED, ":running": RUNNING, ":at": at, ":why": reason}}},
             {"Put": {"TableName": self.logs_table, "Item": log}},
         ])

@@ -9,7 +9,7 @@ import boto3
 from pivotr.data.secrets import secret
 from pivotr.data.counters import counter_actions
 from pivotr.data.dynamo import transact_unless_first_fails
-
+from pivotr.data.suppression import SuppressionList
 
 
 def signing_key(secret_arn: str) -> bytes:
@@ -18,15 +18,17 @@ def signing_key(secret_arn: str) -> bytes:
 
 
 class UnsubscribeStore:
-    def __init__(self, leads_table: str, metrics_table: str) -> None:
-        self.leads_table, self.metrics_table = leads_table, metrics_table
+    def __init__(self, leads_table: str, metrics_table: str, suppression: SuppressionList) -> None:
+        self.leads_table, self.metrics_table, self.suppression = leads_table, metrics_table, suppression
 
     @cached_property
     def _client(self):
         return boto3.resource("dynamodb").meta.client
 
     def unsubscribe(self, lead_id: str, campaign_id: str | None, at: str) -> bool:
-        """True when this call unsubscribed the lead; False when it already was (or is unknown)."""
+        """True when this call unsubscribed the lead; False when it already was (or is unknown). The
+        address goes on the suppression list first, even when its lead was deleted meanwhile."""
+        self.suppression.add(lead_id, "unsubscribed", at, campaign_id=campaign_id)
         actions = [{"Update": {
             "TableName": self.leads_table, "Key": {"id": lead_id},
             "UpdateExpression": "SET #status = :u, unsubscribedAt = :at, updatedAt = :at",

@@ -22,12 +22,13 @@ class Verifier:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
 
-    def check(self, email: str) -> dict[str, Any]:
+    def check(self, email: str, timeout: float = TIMEOUT) -> dict[str, Any]:
+        """The verifier's answer; ``timeout`` bounds each socket operation (the caller bounds the call)."""
         url = "/".join([self.base_url, "verifier", "validate_single", urllib.parse.quote(email, safe=""),
                         urllib.parse.quote(self._api_key(), safe="")])
         request = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": "pivotr-mailer"})
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310 - https base URL from config
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - https base URL from config
                 body = response.read(MAX_ANSWER)
         except urllib.error.HTTPError as error:
             raise VerifierUnavailable(f"verifier answered HTTP {error.code}") from None

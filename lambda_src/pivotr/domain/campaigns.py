@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -12,14 +13,25 @@ from pivotr.domain.leads import STATUSES, SUPPRESSED, email_problem, normalize_e
 from pivotr.errors import invalid
 from pivotr.validation import Field, validate
 
-EDITABLE = frozenset({"draft", "paused"})
-FINISHED = frozenset({"completed", "aborted"})
-# action -> (states it may start from, state it leads to)
-TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
-    "start": (frozenset({"draft", "paused"}), "running"),
-    "pause": (frozenset({"running"}), "paused"),
-    "abort": (frozenset({"draft", "running", "paused"}), "aborted"),
-    "complete": (frozenset({"running"}), "completed"),  # by the sending pipeline, not the API
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    ABORTED = "aborted"
+
+
+DRAFT, RUNNING, PAUSED, COMPLETED, ABORTED = CampaignStatus
+EDITABLE = frozenset({DRAFT, PAUSED})
+FINISHED = frozenset({COMPLETED, ABORTED})
+# action -> (states it may start from, state it leads to). The sending pipeline makes the moves
+# "complete" and "autopause" itself, through the same table.
+TRANSITIONS: dict[str, tuple[frozenset[CampaignStatus], CampaignStatus]] = {
+    "start": (frozenset({DRAFT, PAUSED}), RUNNING),
+    "pause": (frozenset({RUNNING}), PAUSED),
+    "abort": (frozenset({DRAFT, RUNNING, PAUSED}), ABORTED),
+    "complete": (frozenset({RUNNING}), COMPLETED),
+    "autopause": (frozenset({RUNNING}), PAUSED),
 }
 MAX_DELAY = 3_600  # seconds between two sends
 MAX_DAILY_LIMIT = 50_000  # e-mails per day
@@ -141,7 +153,7 @@ def public(campaign: dict[str, Any]) -> dict[str, Any]:
 def new_campaign(body: Any, *, id_: str, now: str, identity_domain: str) -> dict[str, Any]:
     values = _storable(validate(body, FIELDS))
     _check_sender(values, identity_domain)
-    return {**DEFAULTS, **{k: v for k, v in values.items() if v is not None}, "id": id_, "status": "draft",
+    return {**DEFAULTS, **{k: v for k, v in values.items() if v is not None}, "id": id_, "status": DRAFT,
             "createdAt": now, "updatedAt": now}
 
 
@@ -157,7 +169,9 @@ def transition(action: str) -> tuple[frozenset[str], str]:
 
 
 def new_run(campaign: dict[str, Any], *, run_id: str) -> dict[str, Any]:
-    """Dispatcher state for a start (snapshot the audience first) or a resume (release what is unsent)."""
-    first = campaign["status"] == "draft"
-    return {"runId": run_id, "runTick": 0, "runMessage": "", "runPhase": "snapshot" if first else "release",
-            "runSnapshot": "", "runCursor": "", "runNextSendAt": 0, "pauseReason": None}
+    """Dispatcher state for a start or a resume. Both snapshot the audience as it is now: a resume
+    adds leads that joined it, takes over the waiting recipients that are still in it, and the gate
+    skips the ones that left (sent, failed or claimed recipients are never touched again). The pacing
+    clock and the day's count carry over, so a resume can never send sooner than the run before it would."""
+    return {"runId": run_id, "runTick": 0, "runMessage": "", "runPhase": "snapshot", "runSnapshot": "",
+            "runCursor": "", "runNextSendAt": int(campaign.get("runNextSendAt") or 0), "pauseReason": None}

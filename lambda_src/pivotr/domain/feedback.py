@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from pivotr.domain.leads import lead_id
+from pivotr.domain.leads import lead_id, normalize_email
 
 CAMPAIGN_TAG = "campaign"
 LEAD_TAG = "lead"
@@ -45,6 +45,7 @@ class FeedbackEvent:
     timestamp: str
     campaign_id: str | None
     lead_ids: tuple[str, ...]  # the leads it is about
+    addresses: tuple[str, ...] = ()  # the recipients' addresses it names (normalized)
     permanent: bool = False  # bounces: only permanent ones suppress
     detail: dict[str, Any] = field(default_factory=dict)
 
@@ -112,6 +113,7 @@ def parse(body: str) -> FeedbackEvent:
             timestamp=timestamp,
             campaign_id=_first(tags, CAMPAIGN_TAG),
             lead_ids=leads,
+            addresses=tuple(dict.fromkeys(normalize_email(a) for a in _addresses(ses, kind))),
             permanent=kind == "bounce" and section.get("bounceType") == "Permanent",
             detail=detail,
         )

@@ -9,11 +9,13 @@ released, checks whether the campaign is complete. Times are epoch seconds from 
 from __future__ import annotations
 
 import html as html_escaping
+import json
 import math
 import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from enum import StrEnum
 from email.utils import formataddr
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,22 +27,109 @@ HORIZON = 900  # seconds: SQS's longest message delay, so a tick plans at most t
 RELEASE_MAX = 500  # sends released per tick: bounded work inside send-email's 30 s
 SNAPSHOT_PAGE = 1_000  # leads read per snapshot tick
 DRAIN_CHECK = 300  # seconds between completion checks once everything is released
-DRAIN_PAGE = 100  # open recipients one completion check reads
-SWEEP_AFTER = 1_800  # seconds after the last release before still-pending recipients are released again
+DRAIN_CHECK_VERIFYING = 60  # ... while recipients wait for verification (a verified one waits at most this for the gate)
+DRAIN_PAGE = 500  # open recipients per read of a completion check (it pages on until none is left or time runs out)
+SWEEP_AFTER = 1_800  # seconds past its slot before a released e-mail whose message never came is released again
 STALE_CLAIM = 60  # seconds: twice send-email's 30 s timeout, so an older claim's holder is certainly dead
 AUTO_PAUSE = {"bounceRate": 0.05, "complaintRate": 0.001, "minSends": 100}  # SES reviews accounts at 5 % / 0.1 %
 
-# Recipient statuses. A recipient is handed to SES only from "sending", which one claim sets.
-PENDING, VERIFYING, SENDING = "pending", "verifying", "sending"
-SENT, SKIPPED, FAILED, UNCONFIRMED = "sent", "skipped", "failed", "unconfirmed"
-OPEN = frozenset({PENDING, VERIFYING, SENDING})  # the campaign is complete when none is left
-RECIPIENT_STATUSES = (PENDING, VERIFYING, SENDING, SENT, SKIPPED, FAILED, UNCONFIRMED)
+
+class RecipientStatus(StrEnum):
+    """One recipient of one campaign. Only a claim (``released`` -> ``sending``) can hand it to SES."""
+
+    VERIFYING = "verifying"  # waits for verify-email (verify-first campaigns), which hands it to the gate
+    PENDING = "pending"  # waits for the release gate
+    RELEASED = "released"  # the gate gave it a slot (``dueAt``) and queued its message, for run ``run``
+    SENDING = "sending"  # claimed under ``claimToken``: at most one SendEmail request from here
+    SENT = "sent"
+    SKIPPED = "skipped"  # suppressed, deleted, left the audience, or invalid after verification
+    FAILED = "failed"  # SES refused this recipient or message for good
+    UNCONFIRMED = "unconfirmed"  # SES may have it (lost answer, dead claim): never re-sent; a Send event confirms
+
+
+PENDING, VERIFYING, RELEASED, SENDING = (RecipientStatus.PENDING, RecipientStatus.VERIFYING, RecipientStatus.RELEASED,
+                                         RecipientStatus.SENDING)
+SENT, SKIPPED, FAILED, UNCONFIRMED = (RecipientStatus.SENT, RecipientStatus.SKIPPED, RecipientStatus.FAILED,
+                                      RecipientStatus.UNCONFIRMED)
+OPEN = frozenset({PENDING, VERIFYING, RELEASED, SENDING})  # the campaign is complete when none is left
+CLOSED = frozenset(RecipientStatus) - OPEN
+WAITING = frozenset({PENDING, VERIFYING, RELEASED})  # open and unclaimed: a new run may take them over
+RECIPIENT_STATUSES = tuple(RecipientStatus)
 UNVERIFIED = frozenset({"new", "verifying"})
+
+
+class Phase(StrEnum):
+    """What a run's next dispatch tick does."""
+
+    SNAPSHOT = "snapshot"  # one page of the audience into recipients stamped with the run
+    RELEASE = "release"  # the gate: slots for the next sends (start time, window, daily limit, pacing)
+    DRAIN = "drain"  # completion check: triage what is open, complete when nothing is
+
+
+class Triage(StrEnum):
+    """What the gate does with one open recipient of the current run (see ``triage``)."""
+
+    RELEASE = "release"  # pending in this run: give it a slot
+    DEPART = "depart"  # waiting, but the current run's snapshot did not include it: it left the audience
+    REVIVE = "revive"  # released long ago and never claimed: its message was lost; pending again
+    SETTLE = "settle"  # claimed by an invocation that is certainly dead: sent (if SES said so) or unconfirmed
+    WAIT = "wait"  # verifying, released on time, or freshly claimed
+
+
+def triage(recipient: dict[str, Any], run_id: str, now: float) -> Triage:
+    """Only asked once the run's snapshot is complete, so a waiting recipient it did not stamp has left."""
+    status = recipient["status"]
+    if status in WAITING and recipient.get("run") != run_id:
+        return Triage.DEPART
+    if status == PENDING:
+        return Triage.RELEASE
+    if status == RELEASED and now - float(recipient.get("dueAt", now)) >= SWEEP_AFTER:
+        return Triage.REVIVE
+    if status == SENDING and now - float(recipient.get("claimedAt", now)) >= STALE_CLAIM:
+        return Triage.SETTLE
+    return Triage.WAIT
+
+
+@dataclass(frozen=True)
+class Tick:
+    """A dispatch message: runs tick number ``tick`` of run ``run_id``."""
+
+    campaign_id: str
+    run_id: str
+    tick: int
+
+    def body(self) -> dict[str, Any]:
+        return {"campaignId": self.campaign_id, "runId": self.run_id, "tick": self.tick}
+
+
+@dataclass(frozen=True)
+class Order:
+    """A send message: the e-mail of one recipient, released by run ``run_id`` (another run's is dropped)."""
+
+    campaign_id: str
+    lead_id: str
+    run_id: str
+
+    def body(self) -> dict[str, Any]:
+        return {"campaignId": self.campaign_id, "leadId": self.lead_id, "runId": self.run_id}
+
+
+def read_message(body: str) -> Tick | Order | None:
+    """A sending-queue message, or None when it is not one."""
+    try:
+        message = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(message, dict) or not all(isinstance(message.get(k), str) for k in ("campaignId", "runId")):
+        return None
+    if "tick" in message:
+        return Tick(message["campaignId"], message["runId"], message["tick"]) if type(message["tick"]) is int else None
+    return Order(message["campaignId"], message["leadId"], message["runId"]) if isinstance(message.get("leadId"), str) else None
 
 
 def tick_message(campaign_id: str, run_id: str, tick: int) -> dict[str, Any]:
     """The sending-queue message that runs a dispatch tick."""
-    return {"campaignId": campaign_id, "runId": run_id, "tick": tick}
+    return Tick(campaign_id, run_id, tick).body()
 
 
 def iso(at: float) -> str:

@@ -7,11 +7,12 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from pivotr.data.dynamo import ConditionFailed, Table
-from pivotr.data.queues import Queue
+from pivotr.data.queues import NotQueued, Queue
+from pivotr.data.recipients import RecipientStore
 from pivotr.domain import campaigns, templates
 from pivotr.domain.sending import tick_message
 from pivotr.env import CampaignsEnv
-from pivotr.errors import ApiError, conflict, invalid, not_found
+from pivotr.errors import ApiError, conflict, invalid, not_found, unavailable
 from pivotr.http import create_app, json_body, query, respond
 from pivotr.routes.common import listing, new_id, now
 from pivotr.validation import path_id
@@ -23,6 +24,7 @@ def build(env: CampaignsEnv) -> APIGatewayHttpResolver:
     app = create_app()
     table, template_table = Table(env.campaigns_table), Table(env.templates_table)
     queue = Queue(env.sending_queue_url)
+    recipients = RecipientStore(env.recipients_table, env.campaigns_table, "", "")
 
     def existing(store: Table, what: str, id_: str) -> dict[str, Any]:
         item = store.get({"id": path_id(id_)})
@@ -76,17 +78,22 @@ def build(env: CampaignsEnv) -> APIGatewayHttpResolver:
                            templateId=campaign["templateId"])
         stamp = now()
         values = {"status": target, "updatedAt": stamp, STAMPS[action]: stamp}
-        if target == "running" and campaign["status"] in allowed_from:
-            # A new run: start snapshots the audience, resume releases the still-unsent recipients.
-            # Its first tick is queued before the run is committed, so a crash cannot leave a running
-            # campaign without one; if the commit loses, that tick finds another run id and stops.
+        if target == campaigns.RUNNING and campaign["status"] in allowed_from:
+            # A new run (start or resume): it snapshots the audience as it is now. Its first tick is
+            # queued before the run is committed, so a crash cannot leave a running campaign without
+            # one; if the commit loses, that tick finds another run id and stops.
             values |= campaigns.new_run(campaign, run_id=new_id("run"))
-            queue.send_all([tick_message(id_, values["runId"], 0)])
-            allowed_from = frozenset({campaign["status"]})  # the phase was chosen from it
+            try:
+                queue.send_all([tick_message(id_, values["runId"], 0)])
+            except NotQueued:
+                raise unavailable("The sending queue did not take the campaign's first step; nothing changed, try again") from None
+            allowed_from = frozenset({campaign["status"]})  # the run's settings were read in it
         try:
             moved = table.update({"id": id_}, values, status_in=allowed_from)
         except ConditionFailed:
             raise state_conflict(id_, action) from None
+        if action == "pause":  # claims check the status in their transaction: none is taken after this
+            return {**campaigns.public(moved), "inFlight": recipients.in_flight(id_)}
         return campaigns.public(moved)
 
     @app.post("/campaigns/<id>/start")

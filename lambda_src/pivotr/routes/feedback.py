@@ -14,7 +14,9 @@ from aws_lambda_powertools import Logger
 from pivotr.data.dynamo import Table
 from pivotr.data.feedback import FeedbackStore
 from pivotr.data.recipients import RecipientStore
+from pivotr.data.suppression import SuppressionList
 from pivotr.domain import metrics, sending
+from pivotr.domain.campaigns import RUNNING
 from pivotr.domain.feedback import FeedbackEvent, Unparseable, parse
 from pivotr.env import FeedbackEnv
 
@@ -27,6 +29,7 @@ class FeedbackService:
         self.clock = clock
         self.store = FeedbackStore(env.leads_table, env.logs_table, env.metrics_table)
         self.recipients = RecipientStore(env.recipients_table, env.campaigns_table, env.logs_table, env.metrics_table)
+        self.suppression = SuppressionList(env.suppression_table)
         self.campaigns, self.metrics = Table(env.campaigns_table), Table(env.metrics_table, ("campaignId", "date"))
 
     def handle(self, body: str, sqs_message_id: str = "") -> str:
@@ -34,12 +37,13 @@ class FeedbackService:
         try:
             event = parse(body)
         except Unparseable as error:
-            logger.error("unparseable SES feedback dropped", extra={"reason": str(error), "sqsMessageId": sqs_message_id,
-                                                                    "bodyStart": body[:500]})
+            logger.error("unparseable SES feedback dropped", extra={"reason": str(error)[:200], "sqsMessageId": sqs_message_id})
             return "unparseable"
         status = event.suppresses_as
         if status:  # before recording: a retry after a failure here re-applies it (idempotent)
-            for lead in event.lead_ids:
+            addresses = dict(zip(event.lead_ids, event.addresses)) if len(event.lead_ids) == len(event.addresses) else {}
+            for lead in event.lead_ids:  # the list first: it outlives the lead record
+                self.suppression.add(lead, status, event.timestamp, addresses.get(lead), event.campaign_id)
                 self.store.suppress(lead, status, event.timestamp)
         if event.kind == "send" and event.campaign_id:
             for lead in event.lead_ids:  # idempotent too: only an unconfirmed or in-flight claim changes
@@ -57,16 +61,13 @@ class FeedbackService:
         it went out; an unconfirmed one becomes sent (and counted). One request when it was recorded already."""
         campaign_id = str(event.campaign_id)
         before = self.recipients.note_message(campaign_id, lead_id, event.message_id)
-        if before == sending.UNCONFIRMED and self.recipients.move(
-                campaign_id, lead_id, sending.SENT, from_statuses=(sending.UNCONFIRMED,),
-                values={"messageId": event.message_id, "doneAt": event.timestamp}):
-            self.recipients.count(campaign_id, event.timestamp[:10], {"sent": 1})
+        if before == sending.UNCONFIRMED and self.recipients.confirm(campaign_id, lead_id, event.message_id, event.timestamp):
             logger.info("unconfirmed send confirmed by SES", extra={"campaignId": campaign_id, "leadId": lead_id})
 
     def check_reputation(self, campaign_id: str) -> None:
         """Pause the campaign when its bounce or complaint rate crossed its limit."""
         campaign = self.campaigns.get({"id": campaign_id})
-        if campaign is None or campaign["status"] != "running":
+        if campaign is None or campaign["status"] != RUNNING:
             return
         rows, _ = self.metrics.page(limit=metrics.MAX_DAYS, key=("campaignId", campaign_id), newest_first=False)
         reason = sending.pause_reason(campaign, metrics.summarize(rows)["totals"])

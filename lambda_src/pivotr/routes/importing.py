@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 from pivotr.data.dynamo import BulkTable
 from pivotr.data.queues import Queue
+from pivotr.data.suppression import SuppressionList
 from pivotr.domain import importing
 from pivotr.env import ImportEnv
 from pivotr.errors import unsupported_media_type
@@ -22,6 +23,7 @@ UPDATABLE = ("firstName", "lastName", "company", "customAttributes", "tags")  # 
 def build(env: ImportEnv) -> APIGatewayHttpResolver:
     app = create_app()
     table, verification = BulkTable(env.leads_table), Queue(env.verification_queue_url)
+    suppression = SuppressionList(env.suppression_table)
 
     @app.post("/leads/import")
     def import_leads() -> dict[str, Any]:
@@ -38,13 +40,15 @@ def build(env: ImportEnv) -> APIGatewayHttpResolver:
         ids = [lead["id"] for lead in parsed.leads]
         existing = table.existing_ids(ids)
         created = [lead for lead in parsed.leads if lead["id"] not in existing]
+        suppressed = suppression.reasons([lead["id"] for lead in created])
+        created = [{**lead, "status": suppressed[lead["id"]]} if lead["id"] in suppressed else lead for lead in created]
         table.put_all(created)
         updated = 0
         if on_duplicate == "update":
             changes = [(lead["id"], {k: lead[k] for k in (*UPDATABLE, "updatedAt") if k in lead})
                        for lead in parsed.leads if lead["id"] in existing]
             updated = len(changes) - len(table.update_all(changes))
-        queued = verification.send_all([{"leadId": lead["id"]} for lead in created]) if verify else 0
+        queued = verification.send_all([{"leadId": lead["id"]} for lead in created if lead["id"] not in suppressed]) if verify else 0
         by_row = sorted(parsed.invalid, key=lambda r: r.row)
         return {
             "received": parsed.received,

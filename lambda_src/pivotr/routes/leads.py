@@ -7,10 +7,11 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from pivotr.data.dynamo import ConditionFailed, Table
+from pivotr.data.suppression import REASONS, SuppressionList
 from pivotr.data.unsubscribe import UnsubscribeStore, signing_key
 from pivotr.domain import leads, unsubscribe
 from pivotr.env import LeadsEnv
-from pivotr.errors import conflict, not_found
+from pivotr.errors import conflict, invalid, not_found
 from pivotr.http import create_app, json_body, query, respond
 from pivotr.routes.common import listing, now
 from pivotr.validation import path_id, query_choice
@@ -35,6 +36,7 @@ HISTORY_INDEX = "lead-index"
 def build(env: LeadsEnv) -> APIGatewayHttpResolver:
     app = create_app()
     table, logs = Table(env.leads_table), Table(env.logs_table, ("campaignId", "timestamp"))
+    suppression = SuppressionList(env.suppression_table)
 
     def existing(id_: str) -> dict[str, Any]:
         lead = table.get({"id": path_id(id_)})
@@ -45,6 +47,9 @@ def build(env: LeadsEnv) -> APIGatewayHttpResolver:
     @app.post("/leads")
     def create() -> Response:
         lead = leads.new_lead(json_body(app), now())
+        entry = suppression.get({"id": lead["id"]})
+        if entry:  # the address opted out, bounced or complained before: a new record cannot undo that
+            lead["status"] = entry["reason"]
         try:
             table.put_new(lead)
         except ConditionFailed:
@@ -69,8 +74,17 @@ def build(env: LeadsEnv) -> APIGatewayHttpResolver:
     @app.put("/leads/<id>")
     def update(id: str) -> dict[str, Any]:
         current = existing(id)
+        values = leads.changes(json_body(app), current, now())
+        status = values.get("status", current["status"])
+        if status != current["status"] and current["status"] in REASONS:
+            raise conflict("SUPPRESSED", f"The lead is {current['status']}: its address is on the suppression list "
+                           "and is never mailed again", field="status", currentStatus=current["status"])
+        if status != current["status"] and status in ("bounced", "complained"):
+            raise invalid([{"field": "status", "message": "bounced and complained are set by SES feedback only"}])
+        if status != current["status"] and status == "unsubscribed":  # an opt-out taken by hand
+            suppression.add(current["id"], status, values["updatedAt"], current["email"])
         try:
-            return table.update({"id": current["id"]}, leads.changes(json_body(app), current, now()))
+            return table.update({"id": current["id"]}, values)
         except ConditionFailed:
             raise not_found("lead", id) from None
 
@@ -87,7 +101,7 @@ def build(env: LeadsEnv) -> APIGatewayHttpResolver:
         lead = existing(id)
         return listing(logs, query(app), f"history:{lead['id']}", index=HISTORY_INDEX, key=("leadId", lead["id"]))
 
-    unsubscribes = UnsubscribeStore(env.leads_table, env.metrics_table)
+    unsubscribes = UnsubscribeStore(env.leads_table, env.metrics_table, suppression)
 
     def subscription() -> unsubscribe.Subscription | None:
         try:

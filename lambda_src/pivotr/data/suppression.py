@@ -1,0 +1,41 @@
+"""The data-access layer of the suppression list: addresses that must never be mailed again.
+
+Suppression table: partition key ``id``, the lead id of the address, which is a fixed hash of the
+normalized e-mail (``domain.leads.lead_id``), so an entry is the address's own key: it exists whether
+or not a lead does, a deleted and re-imported lead finds it again, and an unsubscribe link (which
+carries the lead id) can add it even after the lead was deleted. Nothing in the code removes an
+entry (see docs/sending.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pivotr.data.dynamo import BulkTable
+
+REASONS = ("bounced", "complained", "unsubscribed")  # the lead statuses an entry stands for
+
+
+class SuppressionList(BulkTable):
+    def __init__(self, table: str) -> None:
+        super().__init__(table)
+
+    def reasons(self, lead_ids: list[str]) -> dict[str, str]:
+        """Lead id -> why it is suppressed, for those of ``lead_ids`` that are (100 keys per request)."""
+        if not lead_ids:
+            return {}
+        found = self.get_all([{"id": lead} for lead in dict.fromkeys(lead_ids)], projection=("id", "reason"))
+        return {item["id"]: item["reason"] for item in found}
+
+    def entry(self, lead_id: str, reason: str, at: str, email: str | None = None,
+              campaign_id: str | None = None) -> dict[str, Any]:
+        """A Put action (for a transaction) that records the address as suppressed."""
+        item = {"id": lead_id, "reason": reason, "at": at}
+        if email:
+            item["email"] = email
+        if campaign_id:
+            item["campaignId"] = campaign_id
+        return {"Put": {"TableName": self.name, "Item": item}}
+
+    def add(self, lead_id: str, reason: str, at: str, email: str | None = None, campaign_id: str | None = None) -> None:
+        self._client.put_item(**self.entry(lead_id, reason, at, email, campaign_id)["Put"])
