@@ -130,7 +130,7 @@ SCHEMAS = {
 }
 
 ERRORS = {"400": "invalid input, each bad field named", "404": "no such resource", "409": "state conflict",
-          "413": "body too large", "415": "body is not JSON"}
+          "413": "body too large", "415": "body is not JSON", "503": "A dependency (the sending queue) did not take the request; nothing changed, retry"}
 LIST_QUERY = [
     {"name": "limit", "in": "query", "schema": s("integer", minimum=1, maximum=100, default=25)},
     {"name": "nextToken", "in": "query", "schema": STRING, "description": "opaque; from the previous page"},
@@ -181,7 +181,8 @@ PATHS = {
                                    "application/json": {"schema": s("array", items=s("object"))}}}}},
     "/leads/{id}": {
         "get": op("api-leads", "Read a lead", ("200", "Lead"), "400 404", params=ID_PARAM),
-        "put": op("api-leads", "Update the fields sent (the e-mail cannot change)", ("200", "Lead"), "400 404 413 415",
+        "put": op("api-leads", "Update the fields sent (the e-mail cannot change; a bounced, complained or "
+                  "unsubscribed lead keeps that status: 409)", ("200", "Lead"), "400 404 409 413 415",
                   params=ID_PARAM, body="LeadUpdate"),
         "delete": op("api-leads", "Delete a lead", ("204", None), "400 404", params=ID_PARAM),
     },
@@ -196,8 +197,10 @@ PATHS = {
         "put": op("api-campaigns", "Update a draft or paused campaign", ("200", "Campaign"), "400 404 409 413 415",
                   params=ID_PARAM, body="CampaignUpdate"),
     },
-    **{f"/campaigns/{{id}}/{action}": {"post": op("api-campaigns", summary, ("200", "Campaign"), "400 404 409", params=ID_PARAM)}
-       for action, summary in (("start", "Start, or resume a paused campaign (the audience is snapshot again)"),
+    **{f"/campaigns/{{id}}/{action}": {"post": op("api-campaigns", summary, ("200", "Campaign"),
+                                                  "400 404 409 503" if action == "start" else "400 404 409", params=ID_PARAM)}
+       for action, summary in (("start", "Start, or resume a paused campaign (the audience is snapshot again); 503 when the "
+                                         "sending queue did not take its first step (nothing changed)"),
                                ("pause", "Pause: nothing is claimed after it; the answer says how many e-mails were in flight"),
                                ("abort", "Abort (final)"))},
     "/templates": {

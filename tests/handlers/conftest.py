@@ -182,6 +182,26 @@ def mailer(api, handler_module, synth, monkeypatch):
     install_ses(send_module.service, fake)
     dynamodb = boto3.resource("dynamodb")
     tables = {name: dynamodb.Table(env[f"{name.upper()}_TABLE"])
-              for name in ("leads", "campaigns", "templates", "recipients", "logs", "metrics")}
+              for name in ("leads", "campaigns", "templates", "recipients", "logs", "metrics", "suppression")}
     queue = LambdaQueue(send_module.service.queue.url, send_module.handler, clock)
     return Mailer(api, send_module, feedback_module, clock, fake, queue, tables, identity)
+
+
+@pytest.fixture
+def strict_mailer(mailer, monkeypatch):
+    """The mailer as AWS treats it: SES behind the real botocore client (the production client
+    configuration, socket waits shrunk) on a local endpoint that can answer slowly, reset, 5xx,
+    throttle or refuse; send-email with its 30 s timeout on the simulated clock and killed at it; and
+    faults to arm (tests/handlers/mailer_sim.py, Faults)."""
+    from pivotr.data.mailer import Mailer, Timeouts
+    from tests.handlers.mailer_sim import Faults
+    from tests.ses_stub import SesStub
+
+    stub = SesStub(clock=mailer.clock, advance=mailer.clock.advance, slow_wait=Timeouts().read)
+    mailer.service.use_mailer(Mailer(mailer.service.env.ses_configuration_set, Timeouts(scale=1 / 60), endpoint_url=stub.url))
+    faults = Faults(mailer.clock)
+    faults.install(monkeypatch)
+    mailer.queue.timeout, mailer.queue.faults = 30.0, faults
+    mailer.stub, mailer.faults = stub, faults
+    yield mailer
+    stub.close()

@@ -6,11 +6,17 @@
   plan's receive count), jumping the clock to the next visible message when the queue is idle.
 - ``FakeSes``: wraps moto's real SES v2 client (so botocore still validates every request) and
   injects throttling, permanent rejections and crashes; it records every message SES accepted.
+  (``tests/ses_stub.py`` is the stricter one: a local endpoint behind the real botocore client.)
+- ``Faults``: what AWS and Lambda do that moto does not: the kill at the function's timeout (no AWS
+  call after it), a process that dies at its k-th AWS call, a secret read that fails, and
+  SendMessageBatch entries reported failed one by one (and not queued).
 """
 
 from __future__ import annotations
 
 import random
+import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -70,12 +76,79 @@ class Context(LambdaContext):
 
 
 @dataclass
+class ClockContext(LambdaContext):
+    """Lambda's context whose remaining time falls with the simulated clock."""
+
+    clock: Callable[[], float] = time.time
+    deadline: float = 0.0
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - self.clock()) * 1000))
+
+
+@dataclass
+class Faults:
+    """Faults armed by a test, applied to every AWS call made through botocore."""
+
+    clock: Callable[[], float]
+    deadline: float | None = None  # while an invocation runs: calls after it never happen (killed)
+    crash_at: int | None = None  # the next invocation dies at this AWS call (1 = its first)
+    secret_failures: int = 0  # GetSecretValue calls that fail, with ``secret_code``
+    secret_code: str = "InternalServiceError"
+    batch_failures: int = 0  # SendMessageBatch calls whose first entry SQS reports failed (not queued)
+    batch_match: Callable[[dict[str, Any]], bool] = lambda params: True  # ... among those this picks
+    invoking: bool = False
+    calls: int = 0
+    fired: Counter = field(default_factory=Counter)
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import botocore.client
+
+        original = botocore.client.BaseClient._make_api_call
+        monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call",
+                            lambda client, operation, params: self._call(original, client, operation, params))
+
+    def fail_secret_reads(self, times: int, code: str = "InternalServiceError") -> None:
+        from aws_lambda_powertools.utilities import parameters
+
+        parameters.clear_caches()  # a new read must happen for it to fail
+        self.secret_failures, self.secret_code = times, code
+
+    def _call(self, original: Callable, client: Any, operation: str, params: dict[str, Any]) -> Any:
+        if self.invoking:
+            if self.deadline is not None and self.clock() > self.deadline:
+                self.fired["killed"] += 1
+                raise Crash("Lambda killed the invocation at its timeout")
+            self.calls += 1
+            if self.crash_at is not None and self.calls >= self.crash_at:
+                self.crash_at = None
+                self.fired["crash"] += 1
+                raise Crash(f"the process died at AWS call {self.calls} ({operation})")
+        if operation == "GetSecretValue" and self.secret_failures:
+            self.secret_failures -= 1
+            self.fired["secret"] += 1
+            status = 400 if self.secret_code == "ResourceNotFoundException" else 500
+            raise ClientError({"Error": {"Code": self.secret_code, "Message": "Secrets Manager failed"},
+                               "ResponseMetadata": {"HTTPStatusCode": status}}, operation)
+        if operation == "SendMessageBatch" and self.batch_failures and params.get("Entries") and self.batch_match(params):
+            self.batch_failures -= 1
+            self.fired["batch"] += 1
+            first, rest = params["Entries"][0], params["Entries"][1:]
+            response = original(client, operation, {**params, "Entries": rest}) if rest else {"Successful": []}
+            return {**response, "Failed": [*response.get("Failed", []), {
+                "Id": first["Id"], "SenderFault": False, "Code": "InternalError", "Message": "entry not queued"}]}
+        return original(client, operation, params)
+
+
+@dataclass
 class LambdaQueue:
     url: str
     handler: Callable[[dict[str, Any], Any], dict[str, Any]]
     clock: Clock
     invocations: int = 0
     crashes: int = 0
+    timeout: float | None = None  # seconds: the function's timeout on the simulated clock (None: 30 s, frozen)
+    faults: Faults | None = None
     before: Callable[[list[dict[str, Any]]], None] | None = None  # called with each batch before it runs
     after: Callable[[list[dict[str, Any]]], None] | None = None  # ... and after
 
@@ -103,12 +176,22 @@ class LambdaQueue:
                  "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": REGION} for m in messages]
 
     def invoke(self, records: list[dict[str, Any]]) -> set[str] | None:
-        """Run one batch; the message ids to retry, or None if the invocation crashed."""
+        """Run one batch; the message ids to retry, or None if the invocation crashed (or was killed)."""
         self.invocations += 1
+        deadline = None if self.timeout is None else self.clock() + self.timeout
+        context = Context() if deadline is None else ClockContext(clock=self.clock, deadline=deadline)
+        if self.faults:
+            self.faults.invoking, self.faults.deadline, self.faults.calls = True, deadline, 0
         try:
-            result = self.handler({"Records": records}, Context())
+            result = self.handler({"Records": records}, context)
         except Crash:
             self.crashes += 1
+            return None
+        finally:
+            if self.faults:
+                self.faults.invoking, self.faults.deadline = False, None
+        if deadline is not None and self.clock() > deadline:
+            self.crashes += 1  # it ran past its timeout: Lambda killed it, its answer never came
             return None
         return {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
 

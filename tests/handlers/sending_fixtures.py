@@ -24,6 +24,8 @@ class Mailer:
     tables: dict[str, Any]
     identity_domain: str
     confirmed: int = 0  # accepted messages whose Send event was fed back
+    stub: Any = None  # tests/ses_stub.SesStub, with the strict_mailer fixture
+    faults: Any = None  # tests/handlers/mailer_sim.Faults, likewise
 
     @property
     def service(self):
@@ -46,6 +48,16 @@ class Mailer:
         created = self.api.post("/campaigns", body)
         assert created.status == 201, created.body
         return created.body["id"]
+
+    def sent_leads(self) -> list[str]:
+        """The lead of every SendEmail request that reached SES (the stub), in order."""
+        return [r.lead for r in self.stub.requests]
+
+    def set_lead(self, lead_id: str, **values: Any) -> None:
+        names = {f"#k{i}": k for i, k in enumerate(values)}
+        self.tables["leads"].update_item(Key={"id": lead_id}, UpdateExpression="SET " + ", ".join(
+            f"#k{i} = :v{i}" for i in range(len(values))), ExpressionAttributeNames=names,
+            ExpressionAttributeValues={f":v{i}": v for i, v in enumerate(values.values())})
 
     def read(self, campaign_id: str) -> dict[str, Any]:
         return self.tables["campaigns"].get_item(Key={"id": campaign_id}, ConsistentRead=True)["Item"]
@@ -71,8 +83,9 @@ class Mailer:
 
     def confirm_sends(self) -> None:
         """Feed SES's Send events for newly accepted messages to process-feedback (SNS-wrapped)."""
-        fresh = self.ses.accepted[self.confirmed:]
-        self.confirmed = len(self.ses.accepted)
+        accepted = [{**r.body, "MessageId": r.message_id} for r in self.stub.taken()] if self.stub else self.ses.accepted
+        fresh = accepted[self.confirmed:]
+        self.confirmed = len(accepted)
         stamp = self.service_time()
         for start in range(0, len(fresh), 10):
             bodies = [sns(send_event(sent, stamp), f"sns-{sent['MessageId']}") for sent in fresh[start:start + 10]]
