@@ -134,12 +134,12 @@ class SesStub:
         if self.during is not None:
             hook, self.during = self.during, None
             hook(request)
-        if self.advance and self.latency:
-            self.advance(self.latency)
-        if answer == Answer.SLOW:
+        if answer == Answer.SLOW:  # the caller waits its read timeout, whatever SES's latency
             if self.advance and self.slow_wait:
                 self.advance(self.slow_wait)
             time.sleep(self.real_slow)
+        elif self.advance and self.latency:
+            self.advance(self.latency)
         if answer == Answer.RESET:
             handler.close_connection = True
             handler.connection.shutdown(2)  # the socket closes with no answer

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -90,14 +91,17 @@ class ClockContext(LambdaContext):
 class Faults:
     """Faults armed by a test, applied to every AWS call made through botocore."""
 
-    clock: Callable[[], float]
+    clock: Clock
     deadline: float | None = None  # while an invocation runs: calls after it never happen (killed)
     crash_at: int | None = None  # the next invocation dies at this AWS call (1 = its first)
-    secret_failures: int = 0  # GetSecretValue calls that fail, with ``secret_code``
+    stall_at: int | None = None  # ... or this call answers after ``stall`` seconds (a slow AWS answer)
+    stall: float = 25.0
+    secret_failures: int = 0  # GetSecretValue calls inside invocations that fail, with ``secret_code``
     secret_code: str = "InternalServiceError"
     batch_failures: int = 0  # SendMessageBatch calls whose first entry SQS reports failed (not queued)
     batch_match: Callable[[dict[str, Any]], bool] = lambda params: True  # ... among those this picks
     invoking: bool = False
+    thread: int = 0  # the invoking thread: calls on other threads (an API call a test makes meanwhile) are not the invocation's
     calls: int = 0
     fired: Counter = field(default_factory=Counter)
 
@@ -115,7 +119,8 @@ class Faults:
         self.secret_failures, self.secret_code = times, code
 
     def _call(self, original: Callable, client: Any, operation: str, params: dict[str, Any]) -> Any:
-        if self.invoking:
+        invocation = self.invoking and threading.get_ident() == self.thread
+        if invocation:
             if self.deadline is not None and self.clock() > self.deadline:
                 self.fired["killed"] += 1
                 raise Crash("Lambda killed the invocation at its timeout")
@@ -124,7 +129,11 @@ class Faults:
                 self.crash_at = None
                 self.fired["crash"] += 1
                 raise Crash(f"the process died at AWS call {self.calls} ({operation})")
-        if operation == "GetSecretValue" and self.secret_failures:
+            if self.stall_at is not None and self.calls >= self.stall_at:
+                self.stall_at = None
+                self.fired["stall"] += 1
+                self.clock.advance(self.stall)  # the call itself then succeeds, late
+        if operation == "GetSecretValue" and self.secret_failures and invocation:
             self.secret_failures -= 1
             self.fired["secret"] += 1
             status = 400 if self.secret_code == "ResourceNotFoundException" else 500
@@ -180,18 +189,22 @@ class LambdaQueue:
         self.invocations += 1
         deadline = None if self.timeout is None else self.clock() + self.timeout
         context = Context() if deadline is None else ClockContext(clock=self.clock, deadline=deadline)
-        if self.faults:
-            self.faults.invoking, self.faults.deadline, self.faults.calls = True, deadline, 0
+        faults = self.faults
+        outer = (faults.invoking, faults.deadline, faults.calls, faults.thread) if faults else None
+        if faults:  # an invocation inside another one's SES call (a concurrent redelivery) has its own
+            faults.invoking, faults.deadline, faults.calls, faults.thread = True, deadline, 0, threading.get_ident()
         try:
             result = self.handler({"Records": records}, context)
         except Crash:
             self.crashes += 1
             return None
         finally:
-            if self.faults:
-                self.faults.invoking, self.faults.deadline = False, None
+            if faults and outer:
+                faults.invoking, faults.deadline, faults.calls, faults.thread = outer
         if deadline is not None and self.clock() > deadline:
             self.crashes += 1  # it ran past its timeout: Lambda killed it, its answer never came
+            if self.faults:
+                self.faults.fired["killed"] += 1
             return None
         return {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
 

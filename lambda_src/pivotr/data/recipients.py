@@ -211,8 +211,8 @@ class RecipientStore(BulkTable):
     # -- claims ---------------------------------------------------------------------------------
     def claim(self, campaign: dict[str, Any], template: dict[str, Any], lead_ids: list[str], token: str,
               at: float) -> tuple[list[str], str | None]:
-        """Move each lead's recipient from ``released`` in the campaign's run to ``sending`` under
-        ``token``, atomically with checks that the campaign still runs that run and the template is
+        """Move each lead's recipient from ``released`` in the campaign's run, once its slot has come,
+        to ``sending`` under ``token``, atomically with checks that the campaign still runs that run and the template is
         unchanged. Returns the claimed lead ids and what was stale (``"campaign"``, ``"template"``;
         then nothing more is claimed)."""
         claimed: list[str] = []
@@ -225,10 +225,11 @@ class RecipientStore(BulkTable):
                 actions = list(checks) + [("Update", {
                     "TableName": self.name, "Key": {"campaignId": campaign["id"], "leadId": lead},
                     "UpdateExpression": "SET #status = :sending, claimToken = :token, claimedAt = :at",
-                    "ConditionExpression": "#status = :released AND #run = :run",
+                    "ConditionExpression": "#status = :released AND #run = :run AND dueAt <= :now",
                     "ExpressionAttributeNames": {"#status": "status", "#run": "run"},
                     "ExpressionAttributeValues": {":sending": SENDING, ":released": RELEASED, ":run": campaign["runId"],
-                                                  ":token": token, ":at": Decimal(int(at))}}) for lead in chunk]
+                                                  ":token": token, ":at": Decimal(int(at)),
+                                                  ":now": Decimal(str(at))}}) for lead in chunk]
                 failed = self._transact(actions)
                 if 0 in failed or 1 in failed:
                     return claimed, "campaign" if 0 in failed else "template"
@@ -309,7 +310,17 @@ class RecipientStore(BulkTable):
                                                              ":unconfirmed": UNCONFIRMED}})]
         actions += [(kind, body) for action in counter_actions(self.metrics_table, campaign_id, at[:10], {"sent": 1})
                     for kind, body in action.items()]
-        return not self._transact(actions)
+        # A completed campaign's summary follows too (it reported this recipient unconfirmed).
+        summary = ("Update", {"TableName": self.campaigns_table, "Key": {"id": campaign_id},
+                              "UpdateExpression": "SET #sum.#sent = if_not_exists(#sum.#sent, :zero) + :one, "
+                                                  "#sum.#unconfirmed = #sum.#unconfirmed - :one",
+                              "ConditionExpression": "#sum.#unconfirmed > :zero",
+                              "ExpressionAttributeNames": {"#sum": "summary", "#sent": "sent", "#unconfirmed": "unconfirmed"},
+                              "ExpressionAttributeValues": {":zero": 0, ":one": 1}})
+        failed = self._transact([*actions, summary])
+        if failed == {len(actions)}:  # not completed yet (no summary): the recipient and counters alone
+            failed = self._transact(actions)
+        return not failed
 
     # -- outcomes -------------------------------------------------------------------------------
     def record(self, campaign_id: str, token: str, outcomes: list[dict[str, Any]], logs: list[dict[str, Any]], day: str) -> None:

@@ -124,7 +124,7 @@ FIELDS = {
 }
 # Dispatcher state (see domain/sending.py): kept on the item, never shown by the API.
 INTERNAL = frozenset({"runId", "runTick", "runMessage", "runPhase", "runCursor", "runSnapshot", "runNextSendAt",
-                      "runDayKey", "runDayCount", "runReleasedAt", "runWakeAt"})
+                      "runDayKey", "runDayCount", "runReleasedAt", "runWakeAt", "runPlan"})
 DEFAULTS = {"pacing": {"minDelaySeconds": 30, "maxDelaySeconds": 120}, "dailyLimit": 500}
 
 

@@ -220,7 +220,7 @@ def schedule(campaign: dict[str, Any], now: float, available: int, rng: random.R
     at = max(now, float(campaign.get("runNextSendAt") or 0), start_at(campaign))
     key, count = campaign.get("runDayKey"), int(campaign.get("runDayCount") or 0)
     times: list[float] = []
-    while len(times) < available and at < now + HORIZON:
+    while len(times) < available and math.ceil(at) <= now + HORIZON:  # its whole delay fits in SQS's 900 s
         if not in_window(campaign, at):
             at = next_window_open(campaign, at)
             continue

@@ -79,7 +79,7 @@ class Delivery:
                 self.pause(campaign_id, f"template {campaign['templateId']} was deleted", now)
                 return []
             if not sending.in_window(campaign, now):
-                delay = sending.wake_delay(sending.next_window_open(campaign, now), now)
+                delay = sending.wake_delay(sending.next_window_open(campaign, now), self.runtime.clock())
                 self.queue.send_all([o.body() for o in current], [delay] * len(current))
                 return []
             if attempt == 0:
@@ -95,7 +95,7 @@ class Delivery:
                 break
         else:
             return [o.lead_id for o in orders]  # changed twice in a row: try again later
-        batch.retry += self._unclaimed(campaign_id, [lead for lead in emails if lead not in claimed], now)
+        batch.retry += self._unclaimed(campaign, [lead for lead in emails if lead not in claimed], now)
         self._deliver(campaign, {lead: emails[lead] for lead in claimed}, token, now, remaining_ms, batch)
         return batch.retry
 
@@ -178,12 +178,19 @@ class Delivery:
             self.recipients.unclaim(campaign_id, token, unused)
             self.recipients.record(campaign_id, token, batch.outcomes, batch.logs, iso(now)[:10])
 
-    def _unclaimed(self, campaign_id: str, lead_ids: list[str], now: float) -> list[str]:
-        """Leads whose claim failed: one claimed elsewhere moments ago may be retried later (another
-        delivery of the same message may fail and hand it back); anything else is finished."""
+    def _unclaimed(self, campaign: dict[str, Any], lead_ids: list[str], now: float) -> list[str]:
+        """Leads whose claim failed. One claimed elsewhere moments ago may be retried later (another
+        delivery of the same message may fail and hand it back); one whose slot has not come (an order
+        that arrived early) waits for it; anything else is finished."""
         if not lead_ids:
             return []
-        found = self.recipients.of(campaign_id, lead_ids)
+        found = self.recipients.of(campaign["id"], lead_ids)
+        early = [(lead, float(r["dueAt"])) for lead, r in found.items() if r.get("status") == sending.RELEASED
+                 and r.get("run") == campaign["runId"] and float(r.get("dueAt", 0)) > now]
+        if early:
+            clock = self.runtime.clock()
+            self.queue.send_all([Order(campaign["id"], lead, campaign["runId"]).body() for lead, _ in early],
+                                [sending.wake_delay(due, clock) for _, due in early])
         return [lead for lead in lead_ids if found.get(lead, {}).get("status") == sending.SENDING
                 and now - found[lead].get("claimedAt", now) < sending.STALE_CLAIM]
 

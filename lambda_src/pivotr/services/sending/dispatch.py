@@ -6,8 +6,10 @@ changes nothing) and queues the next one. The phases:
 
 - snapshot: one page of the audience into recipients stamped with the run (``RecipientStore.snapshot``);
 - release, **the one release gate**: slots for pending recipients of the run that honour the start
-  time, the sending window, the daily limit and the pacing gap; their messages are queued with the
-  slot as delay, then the recipients are marked released;
+  time, the sending window, the daily limit and the pacing gap. The slots are committed with the tick
+  (``runPlan``) before anything acts on them, then carried out: recipients marked released, then
+  their messages queued with the slot as delay. A tick redelivered after its commit carries out the
+  same plan again (both steps are idempotent), so a crash can never hand a slot out twice;
 - drain: triage every open recipient (``domain.sending.triage``); back to release when any became
   pending (verified, or revived after its message was lost), complete when none is open.
 """
@@ -15,6 +17,7 @@ changes nothing) and queues the next one. The phases:
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -49,7 +52,9 @@ class Dispatcher:
             return "stale run"
         number = int(campaign.get("runTick", 0))
         if tick.tick == number - 1 and campaign.get("runMessage") == message_id:
-            self._next(campaign, number, now)  # committed, then died (or failed to queue) before the next tick
+            # committed, then died (or failed to queue) before the next tick: finish what it committed
+            self._carry_out(campaign, json.loads(campaign.get("runPlan") or "[]"))
+            self._next(campaign, number)
             return "resumed"
         if tick.tick != number:
             return "stale tick"
@@ -65,14 +70,17 @@ class Dispatcher:
                 return "completed"
             values, wake = outcome
             values |= {"runTick": number + 1, "runMessage": message_id, "runWakeAt": int(wake), "updatedAt": iso(now)}
+            values.setdefault("runPlan", "")
             self.recipients.commit_run(campaign["id"], campaign["runId"], number, values)
         except ConditionFailed:
             return "lost race"  # paused, aborted, or a duplicate of this tick went first
-        self._next({**campaign, **values}, number + 1, now)
+        campaign = {**campaign, **values}
+        self._carry_out(campaign, json.loads(values["runPlan"] or "[]"))
+        self._next(campaign, number + 1)
         return str(phase)
 
-    def _next(self, campaign: dict[str, Any], number: int, now: float) -> None:
-        delay = sending.wake_delay(float(campaign["runWakeAt"]), now)
+    def _next(self, campaign: dict[str, Any], number: int) -> None:
+        delay = sending.wake_delay(float(campaign["runWakeAt"]), self.runtime.clock())  # the clock now, not the tick's
         self.queue.send_all([Tick(campaign["id"], campaign["runId"], number).body()], [delay])
 
     # -- snapshot -------------------------------------------------------------------------------
@@ -108,14 +116,10 @@ class Dispatcher:
         ready = [r for r in found if r.get("run") == run_id]
         plan = sending.schedule(campaign, now, len(ready), self.runtime.rng)
         chosen = ready[:len(plan.times)]
-        # Messages first, then the marks: a tick that dies between them is retried and releases the
-        # same recipients again (the claim sends each once); the other order could strand them.
-        self.queue.send_all([Order(campaign["id"], r["leadId"], run_id).body() for r in chosen],
-                            [sending.wake_delay(at, now) for at in plan.times])
-        self.recipients.release(campaign["id"], run_id, [(r["leadId"], at) for r, at in zip(chosen, plan.times)])
         self.recipients.depart(campaign["id"], departed, iso(now))
         values: dict[str, Any] = {"runNextSendAt": int(plan.next_send_at), "runDayKey": plan.day_key or "",
-                                  "runDayCount": plan.day_count}
+                                  "runDayCount": plan.day_count,
+                                  "runPlan": json.dumps([[r["leadId"], math.ceil(at)] for r, at in zip(chosen, plan.times)])}  # never early
         done = chosen + departed if len(chosen) == len(ready) else chosen
         if done:
             values["runCursor"] = max(r["leadId"] for r in done)
@@ -123,6 +127,18 @@ class Dispatcher:
             values["runPhase"] = Phase.DRAIN
             return values, now + sending.DRAIN_CHECK_VERIFYING
         return values, plan.next_send_at
+
+    def _carry_out(self, campaign: dict[str, Any], plan: list[list[Any]]) -> None:
+        """The committed slots: recipients marked released first, so no message can arrive before its
+        recipient is claimable; then the messages, each delayed until its slot from the clock as it is
+        when they are sent (a slow tick must not make them early)."""
+        if not plan:
+            return
+        run_id = campaign["runId"]
+        self.recipients.release(campaign["id"], run_id, [(lead, float(due)) for lead, due in plan])
+        now = self.runtime.clock()
+        self.queue.send_all([Order(campaign["id"], lead, run_id).body() for lead, _ in plan],
+                            [sending.wake_delay(float(due), now) for _, due in plan])
 
     # -- completion -----------------------------------------------------------------------------
     def _drain(self, campaign: dict[str, Any], now: float, remaining_ms: Callable[[], int]
