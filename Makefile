@@ -18,7 +18,7 @@ PY := .venv/bin/python
 STAGE ?= dev
 STACK := pivotr-mailer-$(STAGE)
 
-.PHONY: help install synth test demo local openapi plan deploy bootstrap bench clean
+.PHONY: help install synth test soak demo local openapi plan deploy bootstrap bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ synth: install ## write cdktf.out/ for every stack (dev, staging, prod, bootstra
 
 test: install ## run the whole suite: unit, handler (moto), snapshots, rules, checkov
 	$(PY) -m pytest -n 2 --dist loadfile  # two workers: the 2-core machine; a file stays on one worker
+
+soak: install ## long randomized runs: 400 campaign lifecycles (random, shrunk on failure) and the 1,000-lead fault test
+	SOAK=1 FAULT_LEADS=1000 $(PY) -m pytest -p no:cacheprovider -q tests/handlers/test_campaign_lifecycle.py tests/handlers/test_sending_faults.py
 
 bench: install ## print the benchmark tables (synth speed, ...)
 	$(PY) bench/run.py

@@ -137,3 +137,48 @@ def test_auto_pause_at_the_configured_rates_after_enough_sends(totals, limits, p
     assert (reason is not None) is paused
     if paused:
         assert "Rate" in reason and "sends" in reason
+
+
+# -- the gate's triage and the queue's messages (issue 11) ---------------------------------------------
+def test_triage_sorts_each_open_recipient_of_the_current_run() -> None:
+    from pivotr.domain.sending import STALE_CLAIM, SWEEP_AFTER, Triage, triage
+
+    now = 10_000.0
+    cases = {
+        Triage.RELEASE: {"status": "pending", "run": "r2"},
+        Triage.DEPART: {"status": "released", "run": "r1", "dueAt": now},  # the current snapshot did not take it over
+        Triage.REVIVE: {"status": "released", "run": "r2", "dueAt": now - SWEEP_AFTER},  # its message was lost
+        Triage.SETTLE: {"status": "sending", "run": "r2", "claimedAt": now - STALE_CLAIM},  # its holder is dead
+    }
+    for expected, recipient in cases.items():
+        assert triage(recipient, "r2", now) == expected, recipient
+    for waiting in ({"status": "verifying", "run": "r2"}, {"status": "released", "run": "r2", "dueAt": now + 5},
+                    {"status": "sending", "run": "r2", "claimedAt": now - 1}):
+        assert triage(waiting, "r2", now) == Triage.WAIT, waiting
+    assert triage({"status": "verifying"}, "r2", now) == Triage.DEPART  # from before runs were stamped
+
+
+def test_sending_messages_are_read_strictly() -> None:
+    from pivotr.domain.sending import Order, Tick, read_message
+
+    assert read_message('{"campaignId": "c", "runId": "r", "tick": 3}') == Tick("c", "r", 3)
+    assert read_message('{"campaignId": "c", "leadId": "l", "runId": "r"}') == Order("c", "l", "r")
+    for bad in ("not json", "[]", '{"campaignId": "c", "runId": "r", "tick": "3"}', '{"campaignId": "c", "leadId": "l"}',
+                '{"campaignId": "c", "runId": "r", "tick": true}', "[" * 100_000):
+        assert read_message(bad) is None, bad[:40]
+
+
+def test_no_slot_needs_a_delay_longer_than_sqs_allows() -> None:
+    """A slot is rounded up to a whole second and must still fit SQS's 900 s: one that did not would
+    be delivered early (the lifecycle test found it)."""
+    import math
+
+    from pivotr.domain.sending import HORIZON, schedule, wake_delay
+
+    campaign = {"pacing": {"minDelaySeconds": 0, "maxDelaySeconds": 0}, "dailyLimit": 10, "runNextSendAt": 0}
+    now = 1_000.5
+    plan = schedule({**campaign, "runNextSendAt": now + HORIZON - 0.25}, now, 1, random.Random(1))
+    assert not plan.times  # 1900.25 rounds up to 1901: a 900.5 s wait, which SQS would cut to 900
+    plan = schedule({**campaign, "runNextSendAt": now + HORIZON - 1.25}, now, 1, random.Random(1))
+    due = math.ceil(plan.times[0])  # 1899.25 -> 1900: its delay fits
+    assert wake_delay(due, now) <= HORIZON and now + wake_delay(due, now) >= due

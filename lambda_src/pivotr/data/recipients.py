@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from pivotr.data.counters import counter_actions
 from pivotr.data.dynamo import TRANSACTION, BulkTable, ConditionFailed, plain, transact_unless_first_fails
 from pivotr.domain.campaigns import PAUSED, RUNNING
-from pivotr.domain.sending import CLOSED, FAILED, PENDING, RELEASED, SENDING, SENT, UNCONFIRMED, VERIFYING, RecipientStatus
+from pivotr.domain.sending import FAILED, PENDING, RELEASED, SENDING, SENT, UNCONFIRMED, VERIFYING, RecipientStatus
 
 OPEN_INDEX = "open-index"
 CLAIM_BATCH = TRANSACTION - 2  # recipients per claim transaction: the campaign and template checks take two
@@ -136,7 +136,7 @@ class RecipientStore(BulkTable):
     def _take_over(self, campaign_id: str, run_id: str, lead_ids: list[str]) -> None:
         """Stamp recipients that still wait with ``run_id``: pending or released ones (another run's
         message is dropped when it arrives) become pending; verifying ones keep waiting."""
-        moves = ((f"#status IN (:pending, :released)", "SET #run = :run, #status = :pending REMOVE dueAt"),
+        moves = (("#status IN (:pending, :released)", "SET #run = :run, #status = :pending REMOVE dueAt"),
                  ("#status = :verifying", "SET #run = :run"))
         for condition, update in moves:
             if not lead_ids:
@@ -361,12 +361,6 @@ class RecipientStore(BulkTable):
                     kept.append({**outcome, "status": SENT, "messageId": found["sesMessageId"]})
             outcomes = kept
             logs = [entry for entry in logs if entry.get("leadId") not in lost or entry["event"] == "skipped"]
-
-    def count(self, campaign_id: str, day: str, counters: dict[str, int]) -> None:
-        """Add to the campaign's and the ``ALL`` metrics rows in one request."""
-        actions = counter_actions(self.metrics_table, campaign_id, day, counters)
-        if actions:
-            self._client.transact_write_items(TransactItems=actions)
 
     # -- the campaign's run ---------------------------------------------------------------------
     def commit_run(self, campaign_id: str, run_id: str, tick: int, values: dict[str, Any]) -> None:

@@ -54,7 +54,6 @@ SENT, SKIPPED, FAILED, UNCONFIRMED = (RecipientStatus.SENT, RecipientStatus.SKIP
 OPEN = frozenset({PENDING, VERIFYING, RELEASED, SENDING})  # the campaign is complete when none is left
 CLOSED = frozenset(RecipientStatus) - OPEN
 WAITING = frozenset({PENDING, VERIFYING, RELEASED})  # open and unclaimed: a new run may take them over
-RECIPIENT_STATUSES = tuple(RecipientStatus)
 UNVERIFIED = frozenset({"new", "verifying"})
 
 
