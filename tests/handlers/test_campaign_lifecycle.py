@@ -367,7 +367,8 @@ class CampaignLifecycle(RuleBasedStateMachine):
         assert campaign["status"] == "completed", campaign
         recipients = self.m.recipients(self.model.campaign)
         assert all(r["status"] in sending.CLOSED for r in recipients.values())
-        assert campaign["summary"] == dict(Counter(r["status"] for r in recipients.values()))
+        # the summary as of now: Send events after completion moved unconfirmed ones to sent (a 0 may remain)
+        assert {k: v for k, v in campaign["summary"].items() if v} == dict(Counter(r["status"] for r in recipients.values()))
 
     def _redrive(self) -> None:
         """What the operator does when the DLQ alarm fires: move its messages back to the queue."""
