@@ -5,6 +5,7 @@ Times are epoch seconds handed in by the test (a controllable clock); randomness
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import datetime, timezone
 from email.header import decode_header, make_header
@@ -39,7 +40,7 @@ def test_a_tick_never_plans_beyond_what_is_available_and_continues_from_the_last
     assert len(plan.times) == 3 and plan.next_send_at > plan.times[-1]
     later = sending.schedule(campaign(runNextSendAt=plan.next_send_at, runDayKey=plan.day_key, runDayCount=plan.day_count),
                              MONDAY_9, 1, random.Random(3))
-    assert later.times == (plan.next_send_at,)
+    assert later.times == (math.ceil(plan.next_send_at),)  # slots are whole seconds, never early
 
 
 def test_outside_the_window_nothing_is_planned_until_it_opens_in_its_own_time_zone() -> None:
@@ -182,3 +183,19 @@ def test_no_slot_needs_a_delay_longer_than_sqs_allows() -> None:
     plan = schedule({**campaign, "runNextSendAt": now + HORIZON - 1.25}, now, 1, random.Random(1))
     due = math.ceil(plan.times[0])  # 1899.25 -> 1900: its delay fits
     assert wake_delay(due, now) <= HORIZON and now + wake_delay(due, now) >= due
+
+
+def test_slots_are_whole_seconds_inside_the_window_and_paced_across_ticks() -> None:
+    """A slot rounded up after the checks could cross the window's end, and a next-send time stored
+    truncated let the next tick's first slot come up to a second inside the gap."""
+    window = {"startHour": 9, "endHour": 10, "timeZone": "UTC"}
+    rng = random.Random(4)
+    c = campaign(pacing={"minDelaySeconds": 30, "maxDelaySeconds": 31}, sendingWindow=window)
+    now, slots = MONDAY_9 + 0.4, []
+    while now < MONDAY_9 + 3_600:
+        plan = sending.schedule(c, now, 7, rng)
+        slots += plan.times
+        c = {**c, "runNextSendAt": math.ceil(plan.next_send_at), "runDayKey": plan.day_key, "runDayCount": plan.day_count}
+        now += 200.3
+    assert slots and all(t == int(t) and sending.in_window(c, t) for t in slots)
+    assert all(30 <= b - a <= 31 for a, b in zip(slots, slots[1:], strict=False))

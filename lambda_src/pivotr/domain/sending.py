@@ -214,12 +214,19 @@ def release_limit(campaign: dict[str, Any]) -> int:
 
 def schedule(campaign: dict[str, Any], now: float, available: int, rng: random.Random) -> Plan:
     """Times for up to ``available`` sends within the next HORIZON seconds, honouring the scheduled
-    start, the pacing gap (uniform in [min, max]), the sending window and the daily limit."""
+    start, the pacing gap (uniform in [min, max]), the sending window and the daily limit.
+
+    Slots are whole seconds, rounded up before any check: the SQS delay that carries a slot is then
+    exact (never early), its window and day are the ones checked, and its whole delay fits in SQS's
+    900 s. Rounding keeps every gap within [min, max]: ceil(a + g) - ceil(a) lies in [floor g, ceil g]."""
     low, high = campaign["pacing"]["minDelaySeconds"], campaign["pacing"]["maxDelaySeconds"]
-    at = max(now, float(campaign.get("runNextSendAt") or 0), start_at(campaign))
+    at: float = max(now, float(campaign.get("runNextSendAt") or 0), start_at(campaign))
     key, count = campaign.get("runDayKey"), int(campaign.get("runDayCount") or 0)
     times: list[float] = []
-    while len(times) < available and math.ceil(at) <= now + HORIZON:  # its whole delay fits in SQS's 900 s
+    while len(times) < available:
+        at = math.ceil(at)
+        if at > now + HORIZON:
+            break
         if not in_window(campaign, at):
             at = next_window_open(campaign, at)
             continue

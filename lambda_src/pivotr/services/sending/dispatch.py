@@ -117,9 +117,9 @@ class Dispatcher:
         plan = sending.schedule(campaign, now, len(ready), self.runtime.rng)
         chosen = ready[:len(plan.times)]
         self.recipients.depart(campaign["id"], departed, iso(now))
-        values: dict[str, Any] = {"runNextSendAt": int(plan.next_send_at), "runDayKey": plan.day_key or "",
-                                  "runDayCount": plan.day_count,
-                                  "runPlan": json.dumps([[r["leadId"], math.ceil(at)] for r, at in zip(chosen, plan.times)])}  # never early
+        values: dict[str, Any] = {"runNextSendAt": math.ceil(plan.next_send_at), "runDayKey": plan.day_key or "",
+                                  "runDayCount": plan.day_count,  # slots are whole seconds (domain.sending.schedule)
+                                  "runPlan": json.dumps([[r["leadId"], int(at)] for r, at in zip(chosen, plan.times)])}
         done = chosen + departed if len(chosen) == len(ready) else chosen
         if done:
             values["runCursor"] = max(r["leadId"] for r in done)
