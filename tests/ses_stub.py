@@ -35,6 +35,10 @@ class Answer(StrEnum):
     SANDBOX = "sandbox"  # 400 MessageRejected "Email address is not verified": not taken
 
 
+# Real seconds per second of SES timeouts in tests (read 6 s -> 0.4 s): room enough that an ordinary
+# answer on a loaded machine never times out, while a slow one (real_slow) always does.
+TEST_SCALE = 1 / 15
+
 # Answers after which SES may have the message (the client cannot know): a second request for the same
 # recipient after one of these is a possible duplicate e-mail.
 MAYBE_TAKEN = frozenset({Answer.OK, Answer.SLOW, Answer.RESET, Answer.ERROR_5XX})
@@ -65,7 +69,7 @@ class SesStub:
     clock: Callable[[], float] = time.time
     latency: float = 0.0  # simulated seconds each answer takes (moves the clock)
     slow_wait: float = 0.0  # simulated seconds a slow answer costs the caller (its read timeout)
-    real_slow: float = 0.3  # real seconds a slow answer sleeps: more than the test client's read timeout
+    real_slow: float = 0.6  # real seconds a slow answer sleeps: more than the test client's read timeout
     default: Answer = Answer.OK
     behaviours: deque[Answer] = field(default_factory=deque)
     choose: Callable[[dict[str, Any]], Answer | None] | None = None  # per request, before the queue

@@ -195,10 +195,10 @@ def strict_mailer(mailer, monkeypatch):
     faults to arm (tests/handlers/mailer_sim.py, Faults)."""
     from pivotr.data.mailer import Mailer, Timeouts
     from tests.handlers.mailer_sim import Faults
-    from tests.ses_stub import SesStub
+    from tests.ses_stub import TEST_SCALE, SesStub
 
     stub = SesStub(clock=mailer.clock, advance=mailer.clock.advance, slow_wait=Timeouts().read)
-    mailer.service.use_mailer(Mailer(mailer.service.env.ses_configuration_set, Timeouts(scale=1 / 60), endpoint_url=stub.url))
+    mailer.service.use_mailer(Mailer(mailer.service.env.ses_configuration_set, Timeouts(scale=TEST_SCALE), endpoint_url=stub.url))
     faults = Faults(mailer.clock)
     faults.install(monkeypatch)
     mailer.queue.timeout, mailer.queue.faults = 30.0, faults

@@ -11,10 +11,10 @@ import pytest
 
 from pivotr.data.mailer import AccountRefused, Mailer, Rejected, Throttled, Timeouts, Unknown
 from pivotr.domain.sending import Email
-from tests.ses_stub import Answer, SesStub
+from tests.ses_stub import TEST_SCALE, Answer, SesStub
 
-# Short real waits: a "slow" answer sleeps 0.3 s against a read timeout of 0.1 s (6 s x 1/60).
-FAST = Timeouts(connect=2.0, read=6.0, scale=1 / 60)
+# Short real waits: a "slow" answer sleeps 0.6 s against a read timeout of 0.4 s (6 s x 1/15).
+FAST = Timeouts(connect=2.0, read=6.0, scale=TEST_SCALE)
 EMAIL = Email(from_address="Team <team@mail.pivotr.test>", to="ada@example.com", subject="Hi", html="<p>Hi</p>",
               text="Hi", headers=(("List-Unsubscribe", "<https://u.test/?t=1>"),), tags=(("campaign", "cp_1"), ("lead", "ld_1")))
 
