@@ -41,7 +41,7 @@ synth: install ## write cdktf.out/ for every stack (dev, staging, prod, bootstra
 test: install ## run the whole suite: unit, handler (moto), snapshots, rules, checkov
 	$(PY) -m pytest -n 2 --dist loadfile  # two workers: the 2-core machine; a file stays on one worker
 
-soak: install ## long randomized runs: 400 campaign lifecycles (random, shrunk on failure) and the 1,000-lead fault test
+soak: install ## ~22 min: 400 random campaign lifecycles (shrunk on failure) and the 1,000-lead fault test
 	SOAK=1 FAULT_LEADS=1000 $(PY) -m pytest -p no:cacheprovider -q tests/handlers/test_campaign_lifecycle.py tests/handlers/test_sending_faults.py
 
 bench: install ## print the benchmark tables (synth speed, ...)
