@@ -20,7 +20,8 @@ from botocore.exceptions import ClientError
 from pivotr.data.counters import counter_actions
 from pivotr.data.dynamo import TRANSACTION, BulkTable, ConditionFailed, plain, transact_unless_first_fails
 from pivotr.domain.campaigns import PAUSED, RUNNING
-from pivotr.domain.sending import FAILED, PENDING, RELEASED, SENDING, SENT, UNCONFIRMED, VERIFYING, RecipientStatus
+from pivotr.domain.sending import (FAILED, PENDING, RELEASED, SENDING, SENT, UNCONFIRMED, VERIFYING, RecipientStatus, iso,
+                                   log_entry)
 
 OPEN_INDEX = "open-index"
 CLAIM_BATCH = TRANSACTION - 2  # recipients per claim transaction: the campaign and template checks take two
@@ -372,8 +373,10 @@ class RecipientStore(BulkTable):
         if not transact_unless_first_fails(self._client, [{kind: body}]):
             raise ConditionFailed
 
-    def pause(self, campaign_id: str, reason: str, at: str, log: dict[str, Any]) -> bool:
-        """Pause a running campaign with ``reason``, logged in the same transaction. False if it was not running."""
+    def pause(self, campaign_id: str, reason: str, now: float) -> bool:
+        """Pause a running campaign itself with ``reason`` (the ``autopause`` move), with its Logs entry
+        in the same transaction. False if it was not running."""
+        at, log = iso(now), log_entry(campaign_id, None, "paused", now, reason=reason)
         return transact_unless_first_fails(self._client, [
             {"Update": {"TableName": self.campaigns_table, "Key": {"id": campaign_id},
                         "UpdateExpression": "SET #status = :paused, pausedAt = :at, updatedAt = :at, pauseReason = :why",

@@ -73,5 +73,5 @@ class FeedbackService:
         reason = sending.pause_reason(campaign, metrics.summarize(rows)["totals"])
         if reason:
             now = self.clock()
-            if self.recipients.pause(campaign_id, reason, sending.iso(now), sending.log_entry(campaign_id, None, "paused", now, reason=reason)):
+            if self.recipients.pause(campaign_id, reason, now):
                 logger.warning("campaign paused itself", extra={"campaignId": campaign_id, "reason": reason})

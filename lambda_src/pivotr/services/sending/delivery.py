@@ -217,7 +217,7 @@ class Delivery:
         return self._template_cache[template_id]
 
     def pause(self, campaign_id: str, reason: str, now: float) -> bool:
-        paused = self.recipients.pause(campaign_id, reason, iso(now), log_entry(campaign_id, None, "paused", now, reason=reason))
+        paused = self.recipients.pause(campaign_id, reason, now)
         if paused:
             logger.warning("campaign paused itself", extra={"campaignId": campaign_id, "reason": reason})
         return paused

@@ -112,8 +112,9 @@ class Dispatcher:
         run_id = campaign["runId"]
         found, exhausted = self.recipients.releasable(campaign["id"], campaign.get("runCursor", ""),
                                                       sending.release_limit(campaign))
-        departed = [r for r in found if sending.triage(r, run_id, now) == Triage.DEPART]
-        ready = [r for r in found if r.get("run") == run_id]
+        triaged = [(r, sending.triage(r, run_id, now)) for r in found]  # all pending: RELEASE or DEPART
+        departed = [r for r, action in triaged if action == Triage.DEPART]
+        ready = [r for r, action in triaged if action == Triage.RELEASE]
         plan = sending.schedule(campaign, now, len(ready), self.runtime.rng)
         chosen = ready[:len(plan.times)]
         self.recipients.depart(campaign["id"], departed, iso(now))
