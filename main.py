@@ -107,6 +107,7 @@ class MailerStack(AwsStack):
         recipients.connect(send_email, "batch_get", "put", "update", "query", indexes=("open-index",))
         logs.connect(send_email, "put")
         metrics.connect(send_email, "update")
+        settings.connect(send_email, "get", "put")  # the account's SES rate book, shared by every release (data/rate.py)
 
         verify_email.add_sqs_source(verification)
         verifier_key.connect(verify_email)

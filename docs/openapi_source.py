@@ -14,6 +14,7 @@ from typing import Any
 OUT = Path(__file__).with_name("openapi.json")
 STATUSES = ["new", "verifying", "valid", "risky", "invalid", "bounced", "complained", "unsubscribed"]
 CAMPAIGN_STATES = ["draft", "running", "paused", "completed", "aborted"]
+WAIT_REASONS = ["scheduled-start", "sending-window", "daily-limit", "pacing", "ses-rate", "ses-daily-quota"]  # domain.rate.WaitReason
 COUNTERS = ["queued", "sent", "delivered", "bounced", "complained", "opened", "clicked", "unsubscribed", "failed"]
 
 
@@ -105,6 +106,10 @@ SCHEMAS = {
                      "audienceSize": s("integer", minimum=0, description="Recipients in the snapshot taken at start"),
                      "pauseReason": {**NULLABLE, "description": "Why the campaign paused itself (bounce or complaint "
                                                                 "rate, a deleted template, SES refusing the account)"},
+                     "waitReason": s("string", enum=WAIT_REASONS, description=(
+                         "Only while running: why the campaign is sending nothing right now (its start time, "
+                         "window or daily limit; the account's SES rate held by other campaigns; SES's "
+                         "24-hour quota used up, until its window rolls)")),
                      "inFlight": s("integer", minimum=0, description="Only in a pause's answer: e-mails claimed "
                                    "before the pause, which may still reach SES; nothing is claimed after it"),
                      "summary": RECIPIENT_COUNTS},

@@ -44,6 +44,10 @@ class SesConfig:
     feedback_queue_url: str = ""  # existing SES -> SNS -> SQS queue; "" means derive from name
     create: bool = False  # greenfield switch
     route53_zone_id: str = ""  # when set with ``create``: DKIM, SPF and DMARC records
+    # Share of the account's SES maximum send rate and 24-hour quota this stage's campaigns may use
+    # together (the rest absorbs delivery jitter and other senders on the account; lower it when
+    # stages or other applications share the account).
+    quota_share: float = 0.9
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,7 @@ _STAGE_FIELDS = (
     "ses.identity_domain",
     "ses.create",
     "ses.route53_zone_id",
+    "ses.quota_share",
 )
 
 
@@ -175,6 +180,11 @@ def _coerce(variable: str, raw: str, current: object) -> object:
         if raw.lower() in {"0", "false", "no", "off", ""}:
             return False
         raise ConfigError(f"{variable}: expected true or false, got {raw!r}")
+    if isinstance(current, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{variable}: expected a number, got {raw!r}") from None
     if isinstance(current, int):
         try:
             return int(raw)
@@ -220,5 +230,7 @@ def _validate(config: StageConfig) -> None:
     for origin in config.cors_origins:
         if not re.match(r"^https?://[^/\s]+$", origin):
             raise ConfigError(f"{where}: CORS origin {origin!r} must look like https://host[:port]")
+    if not 0 < config.ses.quota_share <= 1:
+        raise ConfigError(f"{where}: SES quota share must be above 0 and at most 1, got {config.ses.quota_share}")
     if config.api_throttle_rate <= 0 or config.api_throttle_burst <= 0:
         raise ConfigError(f"{where}: API throttling rate and burst must be positive")

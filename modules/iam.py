@@ -18,6 +18,7 @@ UNSCOPED_ACTIONS = frozenset(
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
         "cloudwatch:PutMetricData",
+        "ses:GetAccount",  # the account's sending quota: an account-level read with no resource type
     }
 )
 

@@ -111,11 +111,17 @@ class Ses(tf.Construct):
                          records=[DMARC_POLICY])
 
     def connect_sender(self, function: Configurable) -> None:
-        """Let ``function`` send mail: the send grant and where to send from."""
+        """Let ``function`` send mail: the send grant, the quota it paces itself by, and where to send from."""
         self.grant_send_email(function)
+        self.grant_read_quota(function)
+        function.add_environment("SES_QUOTA_SHARE", str(self.config.quota_share))
         function.add_environment("SES_CONFIGURATION_SET", self.configuration_set_name)
         function.add_environment("SES_FROM_EMAIL", self.config.from_email)
         function.add_environment("SES_IDENTITY_DOMAIN", self.config.identity_domain)
+
+    def grant_read_quota(self, grantee: Grantee) -> None:
+        """ses:GetAccount: the account's maximum send rate and 24-hour quota (an account-level read)."""
+        grantee.add_to_policy(Statement(("ses:GetAccount",), ("*",)))
 
     def grant_send_email(self, grantee: Grantee) -> None:
         """ses:SendEmail (SES v2) from the identity, through the configuration set, and no other."""

@@ -66,6 +66,8 @@ def needs(service: str, operation: str, params: dict[str, Any]) -> set[Pair]:
     if service == "sqs":
         action = "SendMessage" if operation == "SendMessageBatch" else operation
         return {(f"sqs:{action}", f"queue:{params['QueueUrl'].rsplit('/', 1)[-1]}")}
+    if service == "sesv2" and operation == "GetAccount":
+        return {("ses:GetAccount", "*")}  # an account-level read: SES offers no resource to scope it to
     if service == "sesv2" and operation == "SendEmail":
         domain = params["FromEmailAddress"].rsplit("@", 1)[-1].rstrip(">")
         return {("ses:SendEmail", f"ses:identity/{domain}"),

@@ -33,6 +33,7 @@ class Answer(StrEnum):
     REJECT = "reject"  # 400 MessageRejected about this message: not taken
     ACCOUNT = "account"  # 400 SendingPausedException, the account's sending is paused: not taken
     SANDBOX = "sandbox"  # 400 MessageRejected "Email address is not verified": not taken
+    DAILY = "daily"  # 429 the 24-hour quota is used up: not taken
 
 
 # Real seconds per second of SES timeouts in tests (read 6 s -> 0.4 s): room enough that an ordinary
@@ -48,6 +49,7 @@ _ERRORS = {
     Answer.REJECT: (400, "MessageRejected", "Illegal address"),
     Answer.ACCOUNT: (400, "SendingPausedException", "Sending is paused for this account."),
     Answer.SANDBOX: (400, "MessageRejected", "Email address is not verified. The following identities failed the check"),
+    Answer.DAILY: (429, "TooManyRequestsException", "Daily message quota exceeded."),
 }
 
 
@@ -76,6 +78,8 @@ class SesStub:
     during: Callable[[Request], None] | None = None  # runs inside the next request (then disarmed)
     requests: list[Request] = field(default_factory=list)
     advance: Callable[[float], None] | None = None  # moves the simulated clock
+    limits: Any = None  # tests/handlers/mailer_sim.SesLimits: the account's rate and quota, enforced and reported
+    account_reads: int = 0  # GetAccount requests that reached the stub
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -88,6 +92,9 @@ class SesStub:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 stub._answer(self, body)
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                stub._account(self)
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -128,8 +135,22 @@ class SesStub:
         with self._lock:
             return self.behaviours.popleft() if self.behaviours else self.default
 
+    def _account(self, handler: BaseHTTPRequestHandler) -> None:
+        """GetAccount (GET /v2/email/account): the account's sending quota."""
+        with self._lock:
+            self.account_reads += 1
+        if handler.path.split("?")[0] != "/v2/email/account":
+            self._send(handler, 404, {"message": "not found"}, {"x-amzn-ErrorType": "NotFoundException"})
+            return
+        quota = self.limits.account() if self.limits else {
+            "SendQuota": {"MaxSendRate": 14.0, "Max24HourSend": -1.0, "SentLast24Hours": 0.0}}
+        self._send(handler, 200, quota)
+
     def _answer(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
         answer = self._next(body)
+        refusal = self.limits.refusal() if self.limits and answer == Answer.OK else None
+        if refusal:
+            answer = Answer.DAILY if refusal.startswith("Daily") else Answer.THROTTLE
         tags = {t["Name"]: t["Value"] for t in body.get("EmailTags", [])}
         request = Request(self.clock(), tags.get("campaign", ""), tags.get("lead", ""),
                           body.get("Destination", {}).get("ToAddresses", [""])[0], answer, f"ses-{uuid.uuid4().hex}", body)

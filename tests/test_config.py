@@ -48,9 +48,11 @@ def test_types_are_coerced() -> None:
             "PIVOTR_DEV_CORS_ORIGINS": "https://a.example.com, http://localhost:3000",
             "PIVOTR_DEV_SES_CREATE": "true",
             "PIVOTR_DEV_API_AUTH": "none",
+            "PIVOTR_DEV_SES_QUOTA_SHARE": "0.5",
         }
     )
     dev = config.stage("dev")
+    assert dev.ses.quota_share == 0.5 and config.stage("prod").ses.quota_share == 0.9
     assert dev.monthly_budget_usd == 75
     assert dev.cors_origins == ("https://a.example.com", "http://localhost:3000")
     assert dev.ses.create is True
@@ -69,6 +71,8 @@ def test_types_are_coerced() -> None:
         ({"PIVOTR_STAGING_CORS_ORIGINS": "*"}, "CORS origin"),
         ({"PIVOTR_DEV_SES_CREATE": "maybe"}, "expected true or false"),
         ({"PIVOTR_DEV_API_AUTH": "basic"}, "api auth must be"),
+        ({"PIVOTR_DEV_SES_QUOTA_SHARE": "1.5"}, "quota share must be above 0 and at most 1"),
+        ({"PIVOTR_PROD_SES_QUOTA_SHARE": "most"}, "PIVOTR_PROD_SES_QUOTA_SHARE: expected a number"),
     ],
 )
 def test_bad_values_fail_with_the_variable_or_reason_named(env: dict[str, str], message: str) -> None:

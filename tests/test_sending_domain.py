@@ -40,7 +40,7 @@ def test_a_tick_never_plans_beyond_what_is_available_and_continues_from_the_last
     assert len(plan.times) == 3 and plan.next_send_at > plan.times[-1]
     later = sending.schedule(campaign(runNextSendAt=plan.next_send_at, runDayKey=plan.day_key, runDayCount=plan.day_count),
                              MONDAY_9, 1, random.Random(3))
-    assert later.times == (math.ceil(plan.next_send_at),)  # slots are whole seconds, never early
+    assert later.times == (plan.next_send_at,)  # the gap carries over exactly
 
 
 def test_outside_the_window_nothing_is_planned_until_it_opens_in_its_own_time_zone() -> None:
@@ -169,25 +169,23 @@ def test_sending_messages_are_read_strictly() -> None:
         assert read_message(bad) is None, bad[:40]
 
 
-def test_no_slot_needs_a_delay_longer_than_sqs_allows() -> None:
-    """A slot is rounded up to a whole second and must still fit SQS's 900 s: one that did not would
-    be delivered early (the lifecycle test found it)."""
-    import math
-
-    from pivotr.domain.sending import HORIZON, schedule, wake_delay
+def test_every_order_arrives_within_the_second_before_its_slot_and_within_sqs_delays() -> None:
+    """An order's SQS delay is rounded down (send-email waits the rest), and must fit SQS's 900 s:
+    one that did not would be cut to 900 and arrive early (the lifecycle test found it once)."""
+    from pivotr.domain.sending import HORIZON, order_delay, schedule
 
     campaign = {"pacing": {"minDelaySeconds": 0, "maxDelaySeconds": 0}, "dailyLimit": 10, "runNextSendAt": 0}
     now = 1_000.5
-    plan = schedule({**campaign, "runNextSendAt": now + HORIZON - 0.25}, now, 1, random.Random(1))
-    assert not plan.times  # 1900.25 rounds up to 1901: a 900.5 s wait, which SQS would cut to 900
-    plan = schedule({**campaign, "runNextSendAt": now + HORIZON - 1.25}, now, 1, random.Random(1))
-    due = math.ceil(plan.times[0])  # 1899.25 -> 1900: its delay fits
-    assert wake_delay(due, now) <= HORIZON and now + wake_delay(due, now) >= due
+    assert not schedule({**campaign, "runNextSendAt": now + HORIZON + 0.25}, now, 1, random.Random(1)).times
+    for offset in (0.0, 0.25, 899.75, HORIZON):
+        [due] = schedule({**campaign, "runNextSendAt": now + offset}, now, 1, random.Random(1)).times
+        arrival = now + order_delay(due, now)
+        assert order_delay(due, now) <= HORIZON and due - 1 < arrival <= due
 
 
-def test_slots_are_whole_seconds_inside_the_window_and_paced_across_ticks() -> None:
-    """A slot rounded up after the checks could cross the window's end, and a next-send time stored
-    truncated let the next tick's first slot come up to a second inside the gap."""
+def test_slots_are_inside_the_window_and_paced_across_ticks() -> None:
+    """The window is checked at the slot itself, and the next-send time carries the gap across ticks
+    (stored rounded up to the millisecond, so never inside the gap)."""
     window = {"startHour": 9, "endHour": 10, "timeZone": "UTC"}
     rng = random.Random(4)
     c = campaign(pacing={"minDelaySeconds": 30, "maxDelaySeconds": 31}, sendingWindow=window)
@@ -195,7 +193,8 @@ def test_slots_are_whole_seconds_inside_the_window_and_paced_across_ticks() -> N
     while now < MONDAY_9 + 3_600:
         plan = sending.schedule(c, now, 7, rng)
         slots += plan.times
-        c = {**c, "runNextSendAt": math.ceil(plan.next_send_at), "runDayKey": plan.day_key, "runDayCount": plan.day_count}
+        c = {**c, "runNextSendAt": math.ceil(plan.next_send_at * 1000) / 1000, "runDayKey": plan.day_key,
+             "runDayCount": plan.day_count}
         now += 200.3
-    assert slots and all(t == int(t) and sending.in_window(c, t) for t in slots)
-    assert all(30 <= b - a <= 31 for a, b in zip(slots, slots[1:], strict=False))
+    assert slots and all(sending.in_window(c, t) for t in slots)
+    assert all(30 <= b - a <= 31.001 for a, b in zip(slots, slots[1:], strict=False))

@@ -20,7 +20,14 @@ class EnvModel:
         missing = [f.name.upper() for f in fields(cls) if f.name.upper() not in environ]  # type: ignore[arg-type]
         if missing:
             raise MissingEnvironment(f"{cls.__name__}: missing {', '.join(missing)}")
-        return cls(**{f.name: environ[f.name.upper()] for f in fields(cls)})  # type: ignore[arg-type]
+        values: dict[str, object] = {}
+        for f in fields(cls):  # type: ignore[arg-type]
+            raw = environ[f.name.upper()]
+            try:
+                values[f.name] = float(raw) if f.type == "float" else raw
+            except ValueError:
+                raise MissingEnvironment(f"{cls.__name__}: {f.name.upper()} must be a number, got {raw!r}") from None
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -81,8 +88,10 @@ class SendEnv(EnvModel):
     logs_table: str
     metrics_table: str
     suppression_table: str
+    settings_table: str  # the account's SES rate book (data.rate)
     sending_queue_url: str
     verification_queue_url: str
     ses_configuration_set: str
+    ses_quota_share: float  # of SES's rate and 24-hour quota the stage may use (domain.rate)
     unsubscribe_signing_key_secret_arn: str
     unsubscribe_base_url: str

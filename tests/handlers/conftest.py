@@ -166,23 +166,24 @@ def mailer(api, handler_module, synth, monkeypatch):
     """The dev plan's mailer on one controllable clock, SES faked around moto's (see mailer_sim.py)."""
     import random
 
-    from tests.handlers.mailer_sim import Clock, FakeSes, LambdaQueue, install_ses, real_ses
+    from tests.handlers.mailer_sim import Clock, FakeSes, LambdaQueue, SesLimits, install_ses, real_ses
     from tests.handlers.sending_fixtures import Mailer
 
     clock = Clock()
     clock.install(monkeypatch)
     send_module = handler_module("send-email")
     send_module.service.clock = clock
+    send_module.service.sleep = clock.advance  # waiting for a slot moves the simulated clock
     send_module.service.rng = random.Random(7)
     feedback_module = handler_module("process-feedback")
     feedback_module.service.clock = clock
     env = synth.function_environment("dev", "send-email")
     identity = env["SES_IDENTITY_DOMAIN"]
-    fake = FakeSes(real_ses(identity), random.Random(11))
+    fake = FakeSes(real_ses(identity), random.Random(11), SesLimits(clock))  # 14/s, 50,000 a day, enforced
     install_ses(send_module.service, fake)
     dynamodb = boto3.resource("dynamodb")
     tables = {name: dynamodb.Table(env[f"{name.upper()}_TABLE"])
-              for name in ("leads", "campaigns", "templates", "recipients", "logs", "metrics", "suppression")}
+              for name in ("leads", "campaigns", "templates", "recipients", "logs", "metrics", "suppression", "settings")}
     queue = LambdaQueue(send_module.service.queue.url, send_module.handler, clock)
     return Mailer(api, send_module, feedback_module, clock, fake, queue, tables, identity)
 

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import bisect
 import random
 import threading
 import time
@@ -210,6 +211,9 @@ class LambdaQueue:
 
     def step(self) -> bool:
         """One poll and invocation, as Lambda does it; False when nothing is visible."""
+        at = self.next_visible_at()
+        if at is None or at > self.clock.now:  # moto would answer an empty receive: skip the request
+            return False
         records = self.receive()
         if not records:
             return False
@@ -242,10 +246,47 @@ class LambdaQueue:
         raise AssertionError(f"still running after {max_steps} steps")
 
 
+class SesLimits:
+    """SES's account limits as SES applies them: at most ``max_send_rate`` accepted in any second (a
+    sliding window on the simulated clock; above it "Maximum sending rate exceeded") and at most
+    ``max_24_hour_send`` in 24 hours ("Daily message quota exceeded"). ``GetAccount`` reports them."""
+
+    def __init__(self, clock: Callable[[], float], max_send_rate: float = 14.0, max_24_hour_send: float = 50_000.0,
+                 sent_before: int = 0) -> None:
+        self.clock, self.max_send_rate, self.max_24_hour_send = clock, max_send_rate, max_24_hour_send
+        self.sent_before = sent_before  # sent by the account in the last 24 hours before the test began
+        self.accepted: list[float] = []  # when each accepted e-mail reached SES
+        self.throttled = 0
+        self.account_reads = 0
+
+    def refusal(self) -> str | None:
+        """Why SES refuses a send now (None: it takes it); a taken send is counted."""
+        now = self.clock()
+        if 0 <= self.max_24_hour_send <= self.sent_before + self._last_day(now):
+            self.throttled += 1
+            return "Daily message quota exceeded."
+        if sum(1 for at in self.accepted[-int(self.max_send_rate) - 1:] if at > now - 1.0) >= self.max_send_rate:
+            self.throttled += 1
+            return "Maximum sending rate exceeded."
+        self.accepted.append(now)
+        return None
+
+    def _last_day(self, now: float) -> int:
+        return len(self.accepted) - bisect.bisect_right(self.accepted, now - 86_400)
+
+    def account(self) -> dict[str, Any]:
+        self.account_reads += 1
+        now = self.clock()
+        return {"SendQuota": {"MaxSendRate": self.max_send_rate, "Max24HourSend": self.max_24_hour_send,
+                              "SentLast24Hours": float(self.sent_before + self._last_day(now))},
+                "SendingEnabled": True, "ProductionAccessEnabled": True}
+
+
 @dataclass
 class FakeSes:
     real: Any
     rng: random.Random
+    limits: SesLimits | None = None  # the account's rate and 24-hour quota, enforced (None: unlimited, 14/s reported)
     throttle: float = 0.0  # share of calls answered with TooManyRequestsException
     reject: frozenset[str] = frozenset()  # addresses SES refuses for good
     crash_before: frozenset[int] = frozenset()  # call numbers where the process dies before SES has it
@@ -265,6 +306,10 @@ class FakeSes:
         if request["Destination"]["ToAddresses"][0] in self.reject:
             raise ClientError({"Error": {"Code": "MessageRejected", "Message": "Email address is on the suppression list"}},
                               "SendEmail")
+        refusal = self.limits.refusal() if self.limits else None
+        if refusal:
+            raise ClientError({"Error": {"Code": "TooManyRequestsException", "Message": refusal},
+                               "ResponseMetadata": {"HTTPStatusCode": 429}}, "SendEmail")
         response = self.real.send_email(**request)
         self.accepted.append({**request, "MessageId": response["MessageId"]})
         if self.during_send:
@@ -273,6 +318,12 @@ class FakeSes:
         if number in self.crash_after:
             raise Crash(f"crash after SES call {number}")
         return response
+
+    def get_account(self) -> dict[str, Any]:
+        """moto does not serve GetAccount: answered here, as SES would."""
+        if self.limits:
+            return self.limits.account()
+        return {"SendQuota": {"MaxSendRate": 14.0, "Max24HourSend": -1.0, "SentLast24Hours": 0.0}}
 
     def tags(self, sent: dict[str, Any]) -> dict[str, str]:
         return {t["Name"]: t["Value"] for t in sent["EmailTags"]}

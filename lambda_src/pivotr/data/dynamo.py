@@ -184,24 +184,7 @@ class BulkTable(Table):
 
     def get_all(self, keys: list[dict[str, Any]], projection: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         """The items of ``keys`` that exist (any order): 100 keys per BatchGetItem, several in flight."""
-
-        def read(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            found: list[dict[str, Any]] = []
-            spec: dict[str, Any] = {"Keys": chunk, "ConsistentRead": True}
-            if projection:
-                spec |= {"ProjectionExpression": ", ".join(f"#p{i}" for i in range(len(projection))),
-                         "ExpressionAttributeNames": {f"#p{i}": p for i, p in enumerate(projection)}}
-            request = {self.name: spec}
-            for attempt in range(MAX_ATTEMPTS):
-                response = self._client.batch_get_item(RequestItems=request)
-                found += response["Responses"].get(self.name, [])
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    return found
-                _pause(attempt)
-            raise RuntimeError("DynamoDB left keys unprocessed after retries")
-
-        return [plain(item) for chunk in _in_parallel(read, _chunks(keys, BATCH_GET)) for item in chunk]
+        return get_together(Read(self, keys, projection))[0]
 
     def _transact(self, actions: list[tuple[str, dict[str, Any]]]) -> set[int]:
         """Run one transaction; returns the indexes whose condition failed (nothing was written then)."""
@@ -260,3 +243,50 @@ class BulkTable(Table):
                 chunk = [c for i, c in enumerate(chunk) if i not in failed]
         return vanished
 
+
+
+# -- reads of several tables at once --------------------------------------------------------------
+class Read:
+    """Keys to read from one table (and the attributes wanted), for ``get_together``."""
+
+    def __init__(self, table: BulkTable, keys: list[dict[str, Any]], projection: tuple[str, ...] = ()) -> None:
+        self.table, self.keys, self.projection = table, keys, projection
+
+    def spec(self, keys: list[dict[str, Any]]) -> dict[str, Any]:
+        spec: dict[str, Any] = {"Keys": keys, "ConsistentRead": True}
+        if self.projection:
+            spec |= {"ProjectionExpression": ", ".join(f"#p{i}" for i in range(len(self.projection))),
+                     "ExpressionAttributeNames": {f"#p{i}": p for i, p in enumerate(self.projection)}}
+        return spec
+
+
+def get_together(*reads: Read) -> list[list[dict[str, Any]]]:
+    """The items that exist of each read (any order), the reads' keys sharing BatchGetItem requests
+    (100 keys each, any mix of tables; several in flight), unprocessed keys retried. A batch of ten
+    e-mails reads its leads and their suppression entries in one request, not two."""
+    if not any(read.keys for read in reads):
+        return [[] for _ in reads]
+    client = next(read.table for read in reads)._client
+    keyed = [(i, key) for i, read in enumerate(reads) for key in read.keys]
+
+    def fetch(chunk: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:
+        by_read: dict[int, list[dict[str, Any]]] = {}
+        for i, key in chunk:
+            by_read.setdefault(i, []).append(key)
+        request = {reads[i].table.name: reads[i].spec(keys) for i, keys in by_read.items()}
+        index = {reads[i].table.name: i for i in by_read}
+        found: list[tuple[int, dict[str, Any]]] = []
+        for attempt in range(MAX_ATTEMPTS):
+            response = client.batch_get_item(RequestItems=request)
+            found += [(index[name], item) for name, items in response["Responses"].items() for item in items]
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                return found
+            _pause(attempt)
+        raise RuntimeError("DynamoDB left keys unprocessed after retries")
+
+    results: list[list[dict[str, Any]]] = [[] for _ in reads]
+    for chunk in _in_parallel(fetch, _chunks(keyed, BATCH_GET)):
+        for i, item in chunk:
+            results[i].append(plain(item))
+    return results

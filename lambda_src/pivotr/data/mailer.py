@@ -17,6 +17,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
+from pivotr.domain.rate import SendQuota
 from pivotr.domain.sending import Email
 
 
@@ -46,7 +47,11 @@ ACCOUNT = frozenset({"AccessDeniedException", "AccountSuspendedException", "Send
 
 
 class Throttled(Exception):
-    """SES refused this call for now (rate): the message was not taken."""
+    """SES refused this call for now (rate, or the 24-hour quota when ``daily``): the message was not taken."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.daily = "daily" in text.lower()  # "Daily message quota exceeded" (SES's documented wording)
 
 
 class Rejected(Exception):
@@ -94,6 +99,12 @@ class Mailer:
                         connect_timeout=self.timeouts.connect * self.timeouts.scale,
                         read_timeout=self.timeouts.read * self.timeouts.scale)
         return boto3.client("sesv2", config=config, endpoint_url=self.endpoint_url)
+
+    def quota(self, now: float) -> SendQuota:
+        """The account's sending quota in this region (SES v2 GetAccount), as read at ``now``."""
+        quota = self._client.get_account()["SendQuota"]
+        return SendQuota(float(quota.get("MaxSendRate", 1)), float(quota.get("Max24HourSend", 200)),
+                         float(quota.get("SentLast24Hours", 0)), now)
 
     def send(self, email: Email) -> str:
         """SES's message id; raises Throttled, Rejected, AccountRefused or Unknown."""

@@ -20,13 +20,18 @@ from botocore.exceptions import ClientError
 from pivotr.data.counters import counter_actions
 from pivotr.data.dynamo import TRANSACTION, BulkTable, ConditionFailed, plain, transact_unless_first_fails
 from pivotr.domain.campaigns import PAUSED, RUNNING
-from pivotr.domain.sending import (FAILED, PENDING, RELEASED, SENDING, SENT, UNCONFIRMED, VERIFYING, RecipientStatus, iso,
+from pivotr.domain.sending import (EARLY, FAILED, PENDING, RELEASED, SENDING, SENT, UNCONFIRMED, VERIFYING, RecipientStatus, iso,
                                    log_entry)
 
 OPEN_INDEX = "open-index"
 CLAIM_BATCH = TRANSACTION - 2  # recipients per claim transaction: the campaign and template checks take two
 SNAPSHOT_BATCH = TRANSACTION - 3  # recipients per snapshot transaction: the campaign and two counter rows
 _STATUS = {"#status": "status"}
+
+
+def _seconds(at: float | Decimal) -> Decimal:
+    """Epoch seconds as stored: to the millisecond."""
+    return Decimal(str(round(float(at), 3)))
 
 
 def _running(campaign_id: str, campaigns_table: str, run_id: str, tick: int | None = None,
@@ -85,18 +90,18 @@ class RecipientStore(BulkTable):
         """How many e-mails are claimed right now (each may still reach SES)."""
         return sum(len(page) for page in self.open_pages(campaign_id, statuses=(SENDING,)))
 
-    def statuses(self, campaign_id: str) -> dict[str, int]:
-        """How many recipients are in each status: one pass over the campaign, at completion."""
-        counts: dict[str, int] = {}
+    def count_statuses(self, campaign_id: str, start: dict[str, Any] | None) -> tuple[dict[str, int], dict[str, Any] | None]:
+        """How many recipients of one read (up to 1 MB, from ``start``) are in each status, and where
+        the next read starts (None: that was the last)."""
         args: dict[str, Any] = {"KeyConditionExpression": Key("campaignId").eq(campaign_id), "ProjectionExpression": "#status",
                                 "ExpressionAttributeNames": _STATUS}
-        while True:
-            response = self._table.query(**args)
-            for item in response.get("Items", []):
-                counts[item["status"]] = counts.get(item["status"], 0) + 1
-            if not response.get("LastEvaluatedKey"):
-                return counts
-            args["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        if start:
+            args["ExclusiveStartKey"] = start
+        response = self._table.query(**args)
+        counts: dict[str, int] = {}
+        for item in response.get("Items", []):
+            counts[item["status"]] = counts.get(item["status"], 0) + 1
+        return counts, response.get("LastEvaluatedKey")
 
     def of(self, campaign_id: str, lead_ids: list[str]) -> dict[str, dict[str, Any]]:
         items = self.get_all([{"campaignId": campaign_id, "leadId": lead} for lead in lead_ids])
@@ -174,7 +179,7 @@ class RecipientStore(BulkTable):
         """Mark pending recipients of ``run_id`` released with their slot (after their messages were queued)."""
         self._update_each(campaign_id, [lead for lead, _ in slots], "SET #status = :released, dueAt = :due",
                           "#status = :pending AND #run = :run", {":released": RELEASED, ":pending": PENDING, ":run": run_id},
-                          {lead: {":due": Decimal(int(due))} for lead, due in slots})
+                          {lead: {":due": _seconds(due)} for lead, due in slots})
 
     def revive(self, campaign_id: str, run_id: str, lead_ids: list[str]) -> None:
         """Released recipients whose message never came (it went to the DLQ): pending again."""
@@ -212,8 +217,8 @@ class RecipientStore(BulkTable):
     # -- claims ---------------------------------------------------------------------------------
     def claim(self, campaign: dict[str, Any], template: dict[str, Any], lead_ids: list[str], token: str,
               at: float) -> tuple[list[str], str | None]:
-        """Move each lead's recipient from ``released`` in the campaign's run, once its slot has come,
-        to ``sending`` under ``token``, atomically with checks that the campaign still runs that run and the template is
+        """Move each lead's recipient from ``released`` in the campaign's run, once its slot is at most
+        ``EARLY`` seconds away (the sender waits for it), to ``sending`` under ``token``, atomically with checks that the campaign still runs that run and the template is
         unchanged. Returns the claimed lead ids and what was stale (``"campaign"``, ``"template"``;
         then nothing more is claimed)."""
         claimed: list[str] = []
@@ -226,11 +231,11 @@ class RecipientStore(BulkTable):
                 actions = list(checks) + [("Update", {
                     "TableName": self.name, "Key": {"campaignId": campaign["id"], "leadId": lead},
                     "UpdateExpression": "SET #status = :sending, claimToken = :token, claimedAt = :at",
-                    "ConditionExpression": "#status = :released AND #run = :run AND dueAt <= :now",
+                    "ConditionExpression": "#status = :released AND #run = :run AND dueAt <= :soon",
                     "ExpressionAttributeNames": {"#status": "status", "#run": "run"},
                     "ExpressionAttributeValues": {":sending": SENDING, ":released": RELEASED, ":run": campaign["runId"],
                                                   ":token": token, ":at": Decimal(int(at)),
-                                                  ":now": Decimal(str(at))}}) for lead in chunk]
+                                                  ":soon": _seconds(at + EARLY)}}) for lead in chunk]
                 failed = self._transact(actions)
                 if 0 in failed or 1 in failed:
                     return claimed, "campaign" if 0 in failed else "template"
@@ -240,12 +245,19 @@ class RecipientStore(BulkTable):
                 chunk = [lead for i, lead in enumerate(chunk, start=len(checks)) if i not in failed]
         return claimed, None
 
-    def unclaim(self, campaign_id: str, token: str, lead_ids: list[str]) -> None:
-        """Hand back claims that never reached SES: released again, so the retried message can send."""
-        if lead_ids:
+    def unclaim(self, campaign_id: str, token: str, lead_ids: list[str], dues: dict[str, float] | None = None) -> None:
+        """Hand back claims that never reached SES: released again, so the retried message can send;
+        with ``dues``, each at its new slot (a send SES throttled, placed again in the rate book)."""
+        if not lead_ids:
+            return
+        values = {":sending": SENDING, ":released": RELEASED, ":token": token}
+        if dues is None:
             self._update_each(campaign_id, lead_ids, "SET #status = :released REMOVE claimToken, claimedAt",
-                              "#status = :sending AND claimToken = :token", {":sending": SENDING, ":released": RELEASED,
-                                                                             ":token": token})
+                              "#status = :sending AND claimToken = :token", values)
+        else:
+            self._update_each(campaign_id, lead_ids, "SET #status = :released, dueAt = :due REMOVE claimToken, claimedAt",
+                              "#status = :sending AND claimToken = :token", values,
+                              {lead: {":due": _seconds(dues[lead])} for lead in lead_ids})
 
     def skip(self, campaign_id: str, run_id: str, lead_id: str, reason: str, at: str) -> bool:
         """A released recipient that must not get the e-mail (suppressed, deleted): skipped."""
@@ -364,14 +376,23 @@ class RecipientStore(BulkTable):
             logs = [entry for entry in logs if entry.get("leadId") not in lost or entry["event"] == "skipped"]
 
     # -- the campaign's run ---------------------------------------------------------------------
-    def commit_run(self, campaign_id: str, run_id: str, tick: int, values: dict[str, Any]) -> None:
-        """Advance the run past ``tick`` only if it is still running at ``tick`` (else ConditionFailed)."""
+    def commit_run(self, campaign_id: str, run_id: str, tick: int, values: dict[str, Any],
+                   also: tuple[tuple[str, dict[str, Any]], ...] = ()) -> bool:
+        """Advance the run past ``tick`` only if it is still running at ``tick`` (else ConditionFailed),
+        atomically with the actions ``also`` (the release's rate book); False, with nothing written,
+        when one of those lost its condition (the caller reads again and retries)."""
         kind, body = _running(campaign_id, self.campaigns_table, run_id, tick,
                               "SET " + ", ".join(f"#v{i} = :v{i}" for i in range(len(values))))
         body["ExpressionAttributeNames"] |= {f"#v{i}": name for i, name in enumerate(values)}
         body["ExpressionAttributeValues"] |= {f":v{i}": v for i, v in enumerate(values.values())}
-        if not transact_unless_first_fails(self._client, [{kind: body}]):
+        if not also:
+            if not transact_unless_first_fails(self._client, [{kind: body}]):
+                raise ConditionFailed
+            return True
+        failed = self._transact([(kind, body), *also])
+        if 0 in failed:
             raise ConditionFailed
+        return not failed
 
     def pause(self, campaign_id: str, reason: str, now: float) -> bool:
         """Pause a running campaign itself with ``reason`` (the ``autopause`` move), with its Logs entry

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pivotr.data.dynamo import BulkTable
+from pivotr.data.dynamo import BulkTable, Read, get_together
 
 REASONS = ("bounced", "complained", "unsubscribed")  # the lead statuses an entry stands for
 
@@ -24,8 +24,15 @@ class SuppressionList(BulkTable):
         """Lead id -> why it is suppressed, for those of ``lead_ids`` that are (100 keys per request)."""
         if not lead_ids:
             return {}
-        found = self.get_all([{"id": lead} for lead in dict.fromkeys(lead_ids)], projection=("id", "reason"))
-        return {item["id"]: item["reason"] for item in found}
+        return self.reasons_in(get_together(self.read(lead_ids))[0])
+
+    def read(self, lead_ids: list[str]) -> Read:
+        """The read of ``lead_ids``' entries, to share requests with other reads (``get_together``)."""
+        return Read(self, [{"id": lead} for lead in dict.fromkeys(lead_ids)], ("id", "reason"))
+
+    @staticmethod
+    def reasons_in(entries: list[dict[str, Any]]) -> dict[str, str]:
+        return {item["id"]: item["reason"] for item in entries}
 
     def entry(self, lead_id: str, reason: str, at: str, email: str | None = None,
               campaign_id: str | None = None) -> dict[str, Any]:

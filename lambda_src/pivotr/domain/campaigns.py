@@ -124,7 +124,7 @@ FIELDS = {
 }
 # Dispatcher state (see domain/sending.py): kept on the item, never shown by the API.
 INTERNAL = frozenset({"runId", "runTick", "runMessage", "runPhase", "runCursor", "runSnapshot", "runNextSendAt",
-                      "runDayKey", "runDayCount", "runReleasedAt", "runWakeAt", "runPlan"})
+                      "runDayKey", "runDayCount", "runReleasedAt", "runWakeAt", "runPlan", "runDrain", "runSummary"})
 DEFAULTS = {"pacing": {"minDelaySeconds": 30, "maxDelaySeconds": 120}, "dailyLimit": 500}
 
 
@@ -146,8 +146,12 @@ def _storable(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def public(campaign: dict[str, Any]) -> dict[str, Any]:
-    """The campaign as the API shows it: without the dispatcher's bookkeeping."""
-    return {k: v for k, v in campaign.items() if k not in INTERNAL}
+    """The campaign as the API shows it: without the dispatcher's bookkeeping. ``waitReason``
+    (``domain.rate.WaitReason``) says why a running campaign is sending nothing right now."""
+    shown = {k: v for k, v in campaign.items() if k not in INTERNAL}
+    if not shown.get("waitReason") or shown.get("status") != RUNNING:
+        shown.pop("waitReason", None)
+    return shown
 
 
 def new_campaign(body: Any, *, id_: str, now: str, identity_domain: str) -> dict[str, Any]:
@@ -174,4 +178,5 @@ def new_run(campaign: dict[str, Any], *, run_id: str) -> dict[str, Any]:
     skips the ones that left (sent, failed or claimed recipients are never touched again). The pacing
     clock and the day's count carry over, so a resume can never send sooner than the run before it would."""
     return {"runId": run_id, "runTick": 0, "runMessage": "", "runPhase": "snapshot", "runSnapshot": "",
-            "runCursor": "", "runNextSendAt": int(campaign.get("runNextSendAt") or 0), "pauseReason": None}
+            "runCursor": "", "runNextSendAt": Decimal(str(campaign.get("runNextSendAt") or 0)), "pauseReason": None,
+            "waitReason": "", "runDrain": "", "runSummary": ""}

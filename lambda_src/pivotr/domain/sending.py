@@ -22,13 +22,17 @@ from zoneinfo import ZoneInfo
 
 from pivotr.domain import templates
 from pivotr.domain.leads import SUPPRESSED
+from pivotr.domain.rate import SlotBook, WaitReason
 
 HORIZON = 900  # seconds: SQS's longest message delay, so a tick plans at most this far ahead
 RELEASE_MAX = 500  # sends released per tick: bounded work inside send-email's 30 s
 SNAPSHOT_PAGE = 1_000  # leads read per snapshot tick
 DRAIN_CHECK = 300  # seconds between completion checks once everything is released
 DRAIN_CHECK_VERIFYING = 60  # ... while recipients wait for verification (a verified one waits at most this for the gate)
-DRAIN_PAGE = 500  # open recipients per read of a completion check (it pages on until none is left or time runs out)
+DRAIN_PAGE = 500  # open recipients per read of a completion check
+DRAIN_BUDGET = 2_000  # open recipients one completion tick reads at most (the pass goes on in the next tick)
+SUMMARY_PAGES = 4  # reads (up to 1 MB each) one tick makes counting the final summary
+EARLY = 1.5  # seconds: an order may be claimed this long before its slot (its delay is rounded down; send-email waits)
 SWEEP_AFTER = 1_800  # seconds past its slot before a released e-mail whose message never came is released again
 STALE_CLAIM = 60  # seconds: twice send-email's 30 s timeout, so an older claim's holder is certainly dead
 AUTO_PAUSE = {"bounceRate": 0.05, "complaintRate": 0.001, "minSends": 100}  # SES reviews accounts at 5 % / 0.1 %
@@ -62,7 +66,8 @@ class Phase(StrEnum):
 
     SNAPSHOT = "snapshot"  # one page of the audience into recipients stamped with the run
     RELEASE = "release"  # the gate: slots for the next sends (start time, window, daily limit, pacing)
-    DRAIN = "drain"  # completion check: triage what is open, complete when nothing is
+    DRAIN = "drain"  # completion check: triage what is open (a pass over a few ticks), on when nothing is
+    SUMMARY = "summary"  # count the recipients by status (a pass over a few ticks), then complete
 
 
 class Triage(StrEnum):
@@ -103,14 +108,16 @@ class Tick:
 
 @dataclass(frozen=True)
 class Order:
-    """A send message: the e-mail of one recipient, released by run ``run_id`` (another run's is dropped)."""
+    """A send message: the e-mail of one recipient, released by run ``run_id`` (another run's is
+    dropped), due at ``due`` (epoch seconds; the message arrives up to a second before it)."""
 
     campaign_id: str
     lead_id: str
     run_id: str
+    due: float = 0.0
 
     def body(self) -> dict[str, Any]:
-        return {"campaignId": self.campaign_id, "leadId": self.lead_id, "runId": self.run_id}
+        return {"campaignId": self.campaign_id, "leadId": self.lead_id, "runId": self.run_id, "due": round(self.due, 3)}
 
 
 def read_message(body: str) -> Tick | Order | None:
@@ -123,7 +130,11 @@ def read_message(body: str) -> Tick | Order | None:
         return None
     if "tick" in message:
         return Tick(message["campaignId"], message["runId"], message["tick"]) if type(message["tick"]) is int else None
-    return Order(message["campaignId"], message["leadId"], message["runId"]) if isinstance(message.get("leadId"), str) else None
+    if not isinstance(message.get("leadId"), str):
+        return None
+    due = message.get("due", 0.0)  # absent from orders queued before sends were placed within the second
+    return Order(message["campaignId"], message["leadId"], message["runId"],
+                 float(due) if isinstance(due, (int, float)) and not isinstance(due, bool) else 0.0)
 
 
 def tick_message(campaign_id: str, run_id: str, tick: int) -> dict[str, Any]:
@@ -204,6 +215,7 @@ class Plan:
     next_send_at: float  # when the send after them may go
     day_key: str | None
     day_count: int  # sends released on day_key, these included
+    waiting: WaitReason | None = None  # why the plan stopped before ``available`` (None: it did not, or the horizon)
 
 
 def release_limit(campaign: dict[str, Any]) -> int:
@@ -212,39 +224,57 @@ def release_limit(campaign: dict[str, Any]) -> int:
     return min(RELEASE_MAX, HORIZON // gap + 1, campaign["dailyLimit"])
 
 
-def schedule(campaign: dict[str, Any], now: float, available: int, rng: random.Random) -> Plan:
+def schedule(campaign: dict[str, Any], now: float, available: int, rng: random.Random, book: SlotBook | None = None) -> Plan:
     """Times for up to ``available`` sends within the next HORIZON seconds, honouring the scheduled
-    start, the pacing gap (uniform in [min, max]), the sending window and the daily limit.
+    start, the pacing gap (uniform in [min, max]), the sending window, the daily limit and, with a
+    ``book``, the account's SES rate and 24-hour quota shared with every other campaign
+    (``domain.rate``): each send takes the first free position of the book at or after the time the
+    campaign's own rules allow, then the window and the day are checked at that position.
 
-    Slots are whole seconds, rounded up before any check: the SQS delay that carries a slot is then
-    exact (never early), its window and day are the ones checked, and its whole delay fits in SQS's
-    900 s. Rounding keeps every gap within [min, max]: ceil(a + g) - ceil(a) lies in [floor g, ceil g]."""
+    A send's message arrives up to a second before its time (its SQS delay is rounded down, see
+    ``order_delay``) and send-email waits for the time itself, so the sends of all campaigns reach
+    SES spaced as the book placed them."""
     low, high = campaign["pacing"]["minDelaySeconds"], campaign["pacing"]["maxDelaySeconds"]
     at: float = max(now, float(campaign.get("runNextSendAt") or 0), start_at(campaign))
     key, count = campaign.get("runDayKey"), int(campaign.get("runDayCount") or 0)
     times: list[float] = []
+    waiting: WaitReason | None = WaitReason.SCHEDULED if start_at(campaign) > now + HORIZON else None
     while len(times) < available:
-        at = math.ceil(at)
-        if at > now + HORIZON:
+        if book is not None and book.exhausted():
+            waiting = WaitReason.ACCOUNT_QUOTA
             break
-        if not in_window(campaign, at):
-            at = next_window_open(campaign, at)
+        position = book.first_free(at) if book is not None else at
+        if position > now + HORIZON:
+            if waiting is None:
+                waiting = WaitReason.ACCOUNT_RATE if at <= now + HORIZON else WaitReason.PACING
+            break
+        if not in_window(campaign, position):
+            at, waiting = next_window_open(campaign, position), WaitReason.WINDOW
             continue
-        if day_key(campaign, at) != key:
-            key, count = day_key(campaign, at), 0
+        if day_key(campaign, position) != key:
+            key, count = day_key(campaign, position), 0
         if count >= campaign["dailyLimit"]:
-            at = next_day(campaign, at)
+            at, waiting = next_day(campaign, position), WaitReason.DAILY_LIMIT
             continue
-        times.append(at)
+        times.append(book.take(position) if book is not None else position)
         count += 1
-        at += rng.uniform(low, high)
-    return Plan(tuple(times), at, key, count)
+        at = position + rng.uniform(low, high)
+    if len(times) == available:
+        waiting = None
+    return Plan(tuple(times), at, key, count, waiting)
 
 
 def wake_delay(at: float, now: float) -> int:
-    """SQS delay (whole seconds, rounded up so it never arrives early; at most HORIZON) for a message
-    that should arrive at ``at``."""
+    """SQS delay of a dispatch tick that should arrive at ``at``: whole seconds rounded up (never
+    early), at most HORIZON (a tick further away hops)."""
     return min(HORIZON, max(0, math.ceil(at - now)))
+
+
+def order_delay(due: float, now: float) -> int:
+    """SQS delay of a send due at ``due``: whole seconds rounded **down**, so the message arrives in the
+    second before ``due`` and send-email waits for ``due`` itself (``Delivery``): SQS delays cannot
+    place a send more finely than a second, and sends must reach SES spaced to a fraction of one."""
+    return min(HORIZON, max(0, math.floor(due - now)))
 
 
 # -- send time ------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from aws_lambda_powertools import Logger
 from pivotr.data.dynamo import BulkTable, Table
 from pivotr.data.mailer import Mailer
 from pivotr.data.queues import Queue
+from pivotr.data.rate import RateLedger
 from pivotr.data.recipients import RecipientStore
 from pivotr.data.suppression import SuppressionList
 from pivotr.data.unsubscribe import signing_key
@@ -42,10 +43,13 @@ class SendingService:
                                     env.templates_table)
         self.queue, self.verification = Queue(env.sending_queue_url), Queue(env.verification_queue_url)
         self.mailer = Mailer(env.ses_configuration_set)
+        # the account's SES quota is read through whichever mailer is in use (tests point it at a stub)
+        self.rate = RateLedger(env.settings_table, env.ses_quota_share, lambda now: self.mailer.quota(now))
         self.dispatcher = Dispatcher(self.runtime, campaigns=campaigns, leads=leads, suppression=suppression,
-                                     recipients=recipients, queue=self.queue, verification=self.verification)
+                                     recipients=recipients, queue=self.queue, verification=self.verification, rate=self.rate)
         self.delivery = Delivery(self.runtime, campaigns=campaigns, templates=Table(env.templates_table), leads=leads,
                                  suppression=suppression, recipients=recipients, queue=self.queue, mailer=self.mailer,
+                                 rate=self.rate,
                                  signing_key=lambda: signing_key(env.unsubscribe_signing_key_secret_arn),
                                  unsubscribe_base_url=env.unsubscribe_base_url)
 
@@ -65,6 +69,14 @@ class SendingService:
     @rng.setter
     def rng(self, rng: random.Random) -> None:
         self.runtime.rng = rng
+
+    @property
+    def sleep(self) -> Callable[[float], None]:
+        return self.runtime.sleep
+
+    @sleep.setter
+    def sleep(self, sleep: Callable[[float], None]) -> None:
+        self.runtime.sleep = sleep
 
     def use_mailer(self, mailer: Mailer) -> None:
         """Send through ``mailer`` (tests point one at a stub endpoint with short timeouts)."""

@@ -2,11 +2,13 @@
 
     prepare (no claim yet: campaign, template, leads, suppression, signing key, rendering)
       -> claim (one transaction: released -> sending, only while the campaign runs the same run)
-      -> deliver (at most one SendEmail request per claim, only while one worst-case call still fits)
+      -> deliver (each at its slot, which it waits for: at most one SendEmail request per claim, only
+         while the wait and one worst-case call still fit)
       -> record (one transaction: outcomes, logs, counters; claims not attempted go back to released)
 
-Only an answer that proves SES did not take the message releases a claim (throttling) or fails the
-recipient (a refusal about this recipient); a refusal about the account pauses the campaign; every
+Only an answer that proves SES did not take the message releases a claim (throttling: the send gets
+a new slot in the account's rate book and a new message, so a throttle never counts toward the DLQ)
+or fails the recipient (a refusal about this recipient); a refusal about the account pauses the campaign; every
 ambiguous outcome (timeout, reset, 5xx) is recorded ``unconfirmed`` and never sent again.
 """
 
@@ -19,14 +21,24 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from pivotr.data.dynamo import BulkTable, Table
+from pivotr.data.dynamo import BulkTable, Read, Table, get_together
 from pivotr.data.mailer import AccountRefused, Mailer, Rejected, Throttled
 from pivotr.data.queues import Queue
+from pivotr.data.rate import RateLedger
 from pivotr.data.recipients import RecipientStore
 from pivotr.data.suppression import SuppressionList
 from pivotr.domain import sending, unsubscribe
 from pivotr.domain.campaigns import RUNNING
-from pivotr.domain.sending import FAILED, SENT, UNCONFIRMED, Email, Order, iso, log_entry
+from pivotr.domain.rate import QUOTA_RECHECK, THROTTLE_BACKOFF
+from pivotr.domain.sending import (
+    FAILED,
+    SENT,
+    UNCONFIRMED,
+    Email,
+    Order,
+    iso,
+    log_entry,
+)
 from pivotr.services.sending.runtime import Runtime
 
 logger = Logger()
@@ -46,9 +58,10 @@ class Batch:
 class Delivery:
     def __init__(self, runtime: Runtime, *, campaigns: Table, templates: Table, leads: BulkTable,
                  suppression: SuppressionList, recipients: RecipientStore, queue: Queue, mailer: Mailer,
-                 signing_key: Callable[[], bytes], unsubscribe_base_url: str) -> None:
+                 rate: RateLedger, signing_key: Callable[[], bytes], unsubscribe_base_url: str) -> None:
         self.runtime, self.campaigns, self.templates, self.leads = runtime, campaigns, templates, leads
         self.suppression, self.recipients, self.queue, self.mailer = suppression, recipients, queue, mailer
+        self.rate = rate
         self.signing_key, self.unsubscribe_base_url = signing_key, unsubscribe_base_url
         self._campaign_cache: dict[str, dict[str, Any]] = {}
         self._template_cache: dict[str, dict[str, Any]] = {}
@@ -78,7 +91,7 @@ class Delivery:
             if template is None:
                 self.pause(campaign_id, f"template {campaign['templateId']} was deleted", now)
                 return []
-            if not sending.in_window(campaign, now):
+            if not sending.in_window(campaign, max([now, *(o.due for o in current)])):  # at its slot, not its early arrival
                 delay = sending.wake_delay(sending.next_window_open(campaign, now), self.runtime.clock())
                 self.queue.send_all([o.body() for o in current], [delay] * len(current))
                 return []
@@ -96,7 +109,9 @@ class Delivery:
         else:
             return [o.lead_id for o in orders]  # changed twice in a row: try again later
         batch.retry += self._unclaimed(campaign, [lead for lead in emails if lead not in claimed], now)
-        self._deliver(campaign, {lead: emails[lead] for lead in claimed}, token, now, remaining_ms, batch)
+        dues = {o.lead_id: o.due for o in current}
+        in_order = sorted(claimed, key=lambda lead: dues.get(lead, 0.0))
+        self._deliver(campaign, {lead: emails[lead] for lead in in_order}, dues, token, now, remaining_ms, batch)
         return batch.retry
 
     # -- prepare: everything that can fail happens before the claim -----------------------------
@@ -117,8 +132,12 @@ class Delivery:
         must not get it (deleted, suppressed) are skipped here, before anything is claimed."""
         batch = batch or Batch()
         campaign_id = campaign["id"]
-        leads = {lead["id"]: lead for lead in self.leads.get_all([{"id": lead} for lead in lead_ids])}
-        suppressed = {} if skip_checks else self.suppression.reasons(lead_ids)
+        reads = [Read(self.leads, [{"id": lead} for lead in lead_ids])]
+        if not skip_checks:
+            reads.append(self.suppression.read(lead_ids))
+        found = get_together(*reads)  # one request for a batch's leads and their suppression entries
+        leads = {lead["id"]: lead for lead in found[0]}
+        suppressed = self.suppression.reasons_in(found[1]) if not skip_checks else {}
         emails: dict[str, Email | str] = {}
         for lead_id in lead_ids:
             lead = leads.get(lead_id)
@@ -136,14 +155,21 @@ class Delivery:
         return batch, emails
 
     # -- deliver and record ---------------------------------------------------------------------
-    def _deliver(self, campaign: dict[str, Any], emails: dict[str, Email | str], token: str, now: float,
-                 remaining_ms: Callable[[], int], batch: Batch) -> None:
+    def _deliver(self, campaign: dict[str, Any], emails: dict[str, Email | str], dues: dict[str, float], token: str,
+                 now: float, remaining_ms: Callable[[], int], batch: Batch) -> None:
+        """Each claimed e-mail at its slot, in slot order (the slots of all campaigns are spaced by the
+        account's rate, ``domain.rate``; the message arrived up to a second early)."""
         campaign_id = campaign["id"]
         unused = list(emails)
         base = {"claimToken": token, "claimedAt": int(now), "doneAt": iso(now)}
         worst_case = self.mailer.timeouts.worst_case_ms + RECORD_MARGIN_MS
         try:
-            while unused and remaining_ms() >= worst_case:  # else the rest go back untouched
+            while unused:
+                wait = max(0.0, dues.get(unused[0], 0.0) - self.runtime.clock())
+                if remaining_ms() < worst_case + wait * 1000:
+                    break  # the rest go back untouched
+                if wait:
+                    self.runtime.sleep(wait)
                 lead_id = unused.pop(0)
                 email = emails[lead_id]
                 outcome = {**base, "campaignId": campaign_id, "leadId": lead_id}
@@ -154,10 +180,10 @@ class Delivery:
                 try:
                     message_id = self.mailer.send(email)
                 except Throttled as error:
-                    logger.warning("SES did not take the e-mail now; retried", extra={"campaignId": campaign_id,
-                                                                                      "leadId": lead_id, "reason": str(error)})
+                    logger.warning("SES did not take the e-mail now; sent again later", extra={
+                        "campaignId": campaign_id, "leadId": lead_id, "reason": str(error)})
                     unused.insert(0, lead_id)
-                    batch.retry += unused  # SES is saturated: hand the rest back too
+                    unused = self._again(campaign, token, unused, error.daily, batch)  # SES is saturated: the rest too
                     break
                 except AccountRefused as error:
                     unused.insert(0, lead_id)
@@ -178,6 +204,27 @@ class Delivery:
             self.recipients.unclaim(campaign_id, token, unused)
             self.recipients.record(campaign_id, token, batch.outcomes, batch.logs, iso(now)[:10])
 
+    def _again(self, campaign: dict[str, Any], token: str, lead_ids: list[str], daily: bool, batch: Batch) -> list[str]:
+        """Sends SES throttled anyway: each gets a new slot in the rate book (after a back-off, or once
+        the 24-hour window may have rolled), is released at it, and a new message is queued for it, so
+        the message that brought it is done and the throttle never counts toward the DLQ. Returns the
+        claims left to hand back as they were (whose messages are retried) when that fails."""
+        clock = self.runtime.clock()
+        earliest = clock + (QUOTA_RECHECK if daily else THROTTLE_BACKOFF)
+        try:
+            positions = self.rate.reserve(len(lead_ids), earliest, clock, sending.HORIZON)
+        except Exception:  # the book is out of reach: the messages come back through SQS instead
+            logger.exception("no new slot for throttled sends; their messages are retried", extra={"campaignId": campaign["id"]})
+            batch.retry += lead_ids
+            return lead_ids
+        # beyond the quota or the horizon, a send waits SQS's longest delay and is placed when it comes back
+        dues = {lead: positions[i] if i < len(positions) else clock + sending.HORIZON for i, lead in enumerate(lead_ids)}
+        self.recipients.unclaim(campaign["id"], token, lead_ids, dues)
+        now = self.runtime.clock()
+        self.queue.send_all([Order(campaign["id"], lead, campaign["runId"], due).body() for lead, due in dues.items()],
+                            [sending.order_delay(due, now) for due in dues.values()])
+        return []
+
     def _unclaimed(self, campaign: dict[str, Any], lead_ids: list[str], now: float) -> list[str]:
         """Leads whose claim failed. One claimed elsewhere moments ago may be retried later (another
         delivery of the same message may fail and hand it back); one whose slot has not come (an order
@@ -186,11 +233,11 @@ class Delivery:
             return []
         found = self.recipients.of(campaign["id"], lead_ids)
         early = [(lead, float(r["dueAt"])) for lead, r in found.items() if r.get("status") == sending.RELEASED
-                 and r.get("run") == campaign["runId"] and float(r.get("dueAt", 0)) > now]
+                 and r.get("run") == campaign["runId"] and float(r.get("dueAt", 0)) > now + sending.EARLY]
         if early:
             clock = self.runtime.clock()
-            self.queue.send_all([Order(campaign["id"], lead, campaign["runId"]).body() for lead, _ in early],
-                                [sending.wake_delay(due, clock) for _, due in early])
+            self.queue.send_all([Order(campaign["id"], lead, campaign["runId"], due).body() for lead, due in early],
+                                [sending.order_delay(due, clock) for _, due in early])
         return [lead for lead in lead_ids if found.get(lead, {}).get("status") == sending.SENDING
                 and now - found[lead].get("claimedAt", now) < sending.STALE_CLAIM]
 

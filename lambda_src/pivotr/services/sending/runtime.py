@@ -1,4 +1,4 @@
-"""What the sending services share and tests replace: the clock and the randomness of pacing."""
+"""What the sending services share and tests replace: the clock, waiting, and the randomness of pacing."""
 
 from __future__ import annotations
 
@@ -12,3 +12,4 @@ from dataclasses import dataclass, field
 class Runtime:
     clock: Callable[[], float] = time.time  # epoch seconds
     rng: random.Random = field(default_factory=random.SystemRandom)
+    sleep: Callable[[float], None] = time.sleep  # seconds: send-email waits for a send's slot within its second
