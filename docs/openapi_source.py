@@ -72,7 +72,7 @@ CAMPAIGN_FIELDS = {
                      "leadIds": s("array", items=ID, maxItems=1000)}, closed=True),
     "startAt": {**NULLABLE, "format": "date-time"},
     "pacing": obj({"minDelaySeconds": DELAY, "maxDelaySeconds": DELAY}, ["minDelaySeconds", "maxDelaySeconds"], closed=True),
-    "dailyLimit": s("integer", minimum=1, maximum=50_000),
+    "dailyLimit": s("integer", minimum=1, maximum=1_000_000),
     "sendingWindow": obj({"startHour": HOUR, "endHour": HOUR, "timeZone": s("string", description="IANA time zone")},
                          ["startHour", "endHour", "timeZone"], closed=True),
     "verifyFirst": s("boolean", description="Verify unverified (new) leads with MyEmailVerifier before sending to them"),

@@ -198,3 +198,15 @@ def test_slots_are_inside_the_window_and_paced_across_ticks() -> None:
         now += 200.3
     assert slots and all(sending.in_window(c, t) for t in slots)
     assert all(30 <= b - a <= 31.001 for a, b in zip(slots, slots[1:], strict=False))
+
+
+def test_ten_sends_close_together_share_one_delay_and_arrive_before_the_first_is_due() -> None:
+    """A batch of ten orders visible at once reaches one invocation: one read, claim and record for ten."""
+    from pivotr.domain.sending import EARLY, order_delays
+
+    now = 1_000.4
+    close = [1_010.0 + i / 12.6 for i in range(10)]  # the account's rate: ten within 0.8 s
+    sparse = [1_010.0 + 30 * i for i in range(10)]  # a paced campaign: a send every 30 s
+    delays = order_delays(close + sparse, now)
+    assert len(set(delays[:10])) == 1 and now + delays[0] <= close[0] and close[-1] - (now + delays[0]) <= EARLY
+    assert delays[10:] == [int(due - now) for due in sparse]  # each its own, arriving within the second before it

@@ -178,6 +178,11 @@ class LambdaQueue:
         return len(dlq._messages) if dlq else 0
 
     def receive(self) -> list[dict[str, Any]]:
+        # Lambda's pollers (five concurrent invocations for send-email) take messages as they become
+        # visible; one simulated invocation at a time must then take the earliest-visible first (moto
+        # returns them in the order they were queued), or a batch would wait behind a later one
+        queue = self._moto_queue()
+        queue._messages.sort(key=lambda m: max(m.visible_at, m.delayed_until))
         sqs = boto3.client("sqs")
         messages = sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, AttributeNames=["All"]).get("Messages", [])
         arn = f"arn:aws:sqs:{REGION}:123456789012:{self.url.rsplit('/', 1)[-1]}"

@@ -34,7 +34,7 @@ TRANSITIONS: dict[str, tuple[frozenset[CampaignStatus], CampaignStatus]] = {
     "autopause": (frozenset({RUNNING}), PAUSED),
 }
 MAX_DELAY = 3_600  # seconds between two sends
-MAX_DAILY_LIMIT = 50_000  # e-mails per day
+MAX_DAILY_LIMIT = 1_000_000  # e-mails per day: the account's SES 24-hour quota, shared by all campaigns, is the real bound (domain.rate)
 MAX_LEAD_IDS = 1_000
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _DISPLAY_NAME = re.compile(r"[^\x00-\x1f\x7f\"<>]{1,100}")

@@ -32,7 +32,8 @@ DRAIN_CHECK_VERIFYING = 60  # ... while recipients wait for verification (a veri
 DRAIN_PAGE = 500  # open recipients per read of a completion check
 DRAIN_BUDGET = 2_000  # open recipients one completion tick reads at most (the pass goes on in the next tick)
 SUMMARY_PAGES = 4  # reads (up to 1 MB each) one tick makes counting the final summary
-EARLY = 1.5  # seconds: an order may be claimed this long before its slot (its delay is rounded down; send-email waits)
+EARLY = 2.5  # seconds: an order may be claimed this long before its slot (delays are rounded down and shared by a
+# batch of ten sends within it, see order_delays; send-email waits for each slot)
 SWEEP_AFTER = 1_800  # seconds past its slot before a released e-mail whose message never came is released again
 STALE_CLAIM = 60  # seconds: twice send-email's 30 s timeout, so an older claim's holder is certainly dead
 AUTO_PAUSE = {"bounceRate": 0.05, "complaintRate": 0.001, "minSends": 100}  # SES reviews accounts at 5 % / 0.1 %
@@ -268,6 +269,22 @@ def wake_delay(at: float, now: float) -> int:
     """SQS delay of a dispatch tick that should arrive at ``at``: whole seconds rounded up (never
     early), at most HORIZON (a tick further away hops)."""
     return min(HORIZON, max(0, math.ceil(at - now)))
+
+
+def order_delays(dues: list[float], now: float, batch: int = 10) -> list[int]:
+    """SQS delays for sends due at ``dues`` (in order), queued ``batch`` per SendMessageBatch: a batch
+    whose sends all fall within EARLY of its first one's arrival shares that delay, so its messages
+    become visible together and reach one invocation together (a full batch: one read, one claim,
+    one record for ten e-mails); otherwise each send has its own (``order_delay``)."""
+    delays: list[int] = []
+    for start in range(0, len(dues), batch):
+        chunk = dues[start:start + batch]
+        shared = order_delay(min(chunk), now)
+        if max(chunk) - (now + shared) <= EARLY:
+            delays += [shared] * len(chunk)
+        else:
+            delays += [order_delay(due, now) for due in chunk]
+    return delays
 
 
 def order_delay(due: float, now: float) -> int:

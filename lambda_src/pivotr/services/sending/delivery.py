@@ -23,7 +23,7 @@ from aws_lambda_powertools import Logger
 
 from pivotr.data.dynamo import BulkTable, Read, Table, get_together
 from pivotr.data.mailer import AccountRefused, Mailer, Rejected, Throttled
-from pivotr.data.queues import Queue
+from pivotr.data.queues import BATCH, Queue
 from pivotr.data.rate import RateLedger
 from pivotr.data.recipients import RecipientStore
 from pivotr.data.suppression import SuppressionList
@@ -222,7 +222,7 @@ class Delivery:
         self.recipients.unclaim(campaign["id"], token, lead_ids, dues)
         now = self.runtime.clock()
         self.queue.send_all([Order(campaign["id"], lead, campaign["runId"], due).body() for lead, due in dues.items()],
-                            [sending.order_delay(due, now) for due in dues.values()])
+                            sending.order_delays(list(dues.values()), now, BATCH))
         return []
 
     def _unclaimed(self, campaign: dict[str, Any], lead_ids: list[str], now: float) -> list[str]:

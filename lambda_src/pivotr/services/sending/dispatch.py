@@ -29,7 +29,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from pivotr.data.dynamo import BulkTable, ConditionFailed, Table
-from pivotr.data.queues import Queue
+from pivotr.data.queues import BATCH, Queue
 from pivotr.data.rate import BookConflict, RateLedger
 from pivotr.data.recipients import RecipientStore
 from pivotr.data.suppression import SuppressionList
@@ -188,7 +188,7 @@ class Dispatcher:
         self.recipients.release(campaign["id"], run_id, [(lead, float(due)) for lead, due in plan])
         now = self.runtime.clock()
         self.queue.send_all([Order(campaign["id"], lead, run_id, float(due)).body() for lead, due in plan],
-                            [sending.order_delay(float(due), now) for _, due in plan])
+                            sending.order_delays([float(due) for _, due in plan], now, BATCH))
 
     # -- completion -----------------------------------------------------------------------------
     def _drain(self, campaign: dict[str, Any], now: float, remaining_ms: Callable[[], int]) -> tuple[dict[str, Any], float]:
