@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SIZES = tuple(int(n) for n in os.environ.get("BENCH_SEND_SIZES", "1000,10000,100000").split(","))
+# 100,000 runs too, with BENCH_SEND_SIZES=1000,10000,100000, but takes over 25 minutes on moto here
+SIZES = tuple(int(n) for n in os.environ.get("BENCH_SEND_SIZES", "1000,10000").split(","))
 THROUGHPUT_LEADS = int(os.environ.get("BENCH_THROUGHPUT_LEADS", "10000"))
 EVENT_SOURCE = {"ReceiveMessage", "DeleteMessageBatch"}  # made by Lambda's event source mapping
 MAX_SEND_RATE = 14.0  # e-mails per second: a typical production SES account

@@ -40,7 +40,9 @@ def test_entries_are_sorted_fixed_in_time_and_free_of_caches(tmp_path: Path) -> 
     with zipfile.ZipFile(archive.path) as zf:
         infos = zf.infolist()
     names = [info.filename for info in infos]
-    assert names == ["handler.py", "pkg/a.py", "pkg/b.py"]
+    # the source tree's own caches are left out; the archive's bytecode is compiled for it
+    assert names == ["__pycache__/handler.cpython-313.pyc", "handler.py", "pkg/__pycache__/a.cpython-313.pyc",
+                     "pkg/__pycache__/b.cpython-313.pyc", "pkg/a.py", "pkg/b.py"]
     assert {info.date_time for info in infos} == {FIXED_TIMESTAMP}
     assert {info.external_attr >> 16 for info in infos} == {0o100644}
 
@@ -70,3 +72,26 @@ def test_a_package_with_compiled_code_is_refused(tmp_path: Path, monkeypatch) ->
     _tree(tmp_path / "src")
     with pytest.raises(NotPurePython, match="nativepkg"):
         build_archive(tmp_path / "src", tmp_path / "out.zip", vendor=("nativepkg",))
+
+
+def test_lambda_loads_the_shipped_bytecode_without_compiling(tmp_path: Path) -> None:
+    """/var/task is read-only: without bytecode in the archive every cold start compiles every module."""
+    import subprocess
+    import sys
+
+    # Given an archive of a module, unpacked as Lambda unpacks it
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "shipped.py").write_text("WHO = 'archive'\n")
+    archive = build_archive(tmp_path / "src", tmp_path / "out.zip")
+    with zipfile.ZipFile(archive.path) as zf:
+        zf.extractall(tmp_path / "task")
+    # When the source changes after packaging (only the bytecode could still say 'archive')
+    (tmp_path / "task" / "shipped.py").write_text("WHO = 'compiled at start'\n")
+    found = subprocess.run([sys.executable, "-B", "-c", "import shipped; print(shipped.WHO, shipped.__file__)"],
+                           cwd=tmp_path / "task", capture_output=True, text=True, check=True).stdout
+    # Then the module came from the archive's bytecode, and its tracebacks name Lambda's path
+    assert found.startswith("archive ")
+    import marshal
+
+    data = zipfile.ZipFile(archive.path).read("__pycache__/shipped.cpython-313.pyc")
+    assert marshal.loads(data[16:]).co_filename == "/var/task/shipped.py"

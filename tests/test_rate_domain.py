@@ -19,11 +19,11 @@ def unpaced(**fields) -> dict:
     return {"id": "cp", "pacing": {"minDelaySeconds": 0, "maxDelaySeconds": 0}, "dailyLimit": 100_000, **fields}
 
 
-def most_in_one_second(times: list[float]) -> int:
-    """The largest number of sends in any sliding one-second window (SES's per-second rate)."""
+def most_in_one_second(times: list[float], seconds: float = 1.0) -> int:
+    """The largest number of sends in any sliding window of ``seconds`` (one: SES's per-second rate)."""
     times, most, first = sorted(times), 0, 0
     for last, at in enumerate(times):
-        while at - times[first] >= 1.0:
+        while at - times[first] >= seconds:
             first += 1
         most = max(most, last - first + 1)
     return most

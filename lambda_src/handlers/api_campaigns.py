@@ -1,11 +1,11 @@
 """api-campaigns: /campaigns… and /templates…"""
 
 from aws_lambda_powertools import Logger, Tracer
-
 from pivotr.env import CampaignsEnv
 from pivotr.routes.campaigns import build
+from pivotr.tracing import AWS_CALLS
 
-logger, tracer = Logger(), Tracer()
+logger, tracer = Logger(), Tracer(patch_modules=AWS_CALLS)
 app = build(CampaignsEnv.load())
 
 

@@ -1,11 +1,11 @@
 """api-leads: /leads… (and, with the sending issue, /unsubscribe)."""
 
 from aws_lambda_powertools import Logger, Tracer
-
 from pivotr.env import LeadsEnv
 from pivotr.routes.leads import build
+from pivotr.tracing import AWS_CALLS
 
-logger, tracer = Logger(), Tracer()
+logger, tracer = Logger(), Tracer(patch_modules=AWS_CALLS)
 app = build(LeadsEnv.load())
 
 

@@ -1,11 +1,11 @@
 """api-metrics: /health and /metrics…"""
 
 from aws_lambda_powertools import Logger, Tracer
-
 from pivotr.env import MetricsEnv
 from pivotr.routes.metrics import build
+from pivotr.tracing import AWS_CALLS
 
-logger, tracer = Logger(), Tracer()
+logger, tracer = Logger(), Tracer(patch_modules=AWS_CALLS)
 app = build(MetricsEnv.load())
 
 

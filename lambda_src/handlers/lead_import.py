@@ -1,11 +1,11 @@
 """lead-import: POST /leads/import."""
 
 from aws_lambda_powertools import Logger, Tracer
-
 from pivotr.env import ImportEnv
 from pivotr.routes.importing import build
+from pivotr.tracing import AWS_CALLS
 
-logger, tracer = Logger(), Tracer()
+logger, tracer = Logger(), Tracer(patch_modules=AWS_CALLS)
 app = build(ImportEnv.load())
 
 

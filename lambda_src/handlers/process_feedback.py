@@ -1,13 +1,17 @@
 """process-feedback: SES bounces, complaints and events from the feedback queue (partial batch response)."""
 
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 from pivotr.env import FeedbackEnv
 from pivotr.routes.feedback import FeedbackService
+from pivotr.tracing import AWS_CALLS
 
-logger, tracer = Logger(), Tracer()
+logger, tracer = Logger(), Tracer(patch_modules=AWS_CALLS)
 processor = BatchProcessor(event_type=EventType.SQS)
 service = FeedbackService(FeedbackEnv.load())
 

@@ -4,11 +4,11 @@ Not Powertools' per-record BatchProcessor: a batch's e-mails are claimed in one 
 is what keeps AWS requests under two per e-mail."""
 
 from aws_lambda_powertools import Logger, Tracer
-
 from pivotr.env import SendEnv
 from pivotr.services.sending import SendingService
+from pivotr.tracing import AWS_CALLS
 
-logger, tracer = Logger(), Tracer()
+logger, tracer = Logger(), Tracer(patch_modules=AWS_CALLS)
 service = SendingService(SendEnv.load())
 
 

@@ -5,11 +5,11 @@ Not Powertools' BatchProcessor, which handles records one after another: ten ver
 time the invocation has left and reports the rest for retry."""
 
 from aws_lambda_powertools import Logger, Tracer
-
 from pivotr.env import VerifyEnv
 from pivotr.routes.verification import VerificationService
+from pivotr.tracing import AWS_AND_HTTP_CALLS
 
-logger, tracer = Logger(), Tracer()
+logger, tracer = Logger(), Tracer(patch_modules=AWS_AND_HTTP_CALLS)
 service = VerificationService(VerifyEnv.load())
 
 

@@ -9,9 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from pivotr.errors import ApiError, invalid, too_large, unsupported_media_type
+from pivotr.resolver import APIGatewayHttpResolver, Response
 
 MAX_BODY = 256 * 1024  # bytes; larger JSON bodies answer 413
 JSON = "application/json"

@@ -9,9 +9,9 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from pivotr.domain.feedback import FeedbackEvent
 from pivotr.data.counters import counter_actions
 from pivotr.data.dynamo import transact_unless_first_fails
+from pivotr.domain.feedback import FeedbackEvent
 
 UNATTRIBUTED = "-"  # Logs partition for events that carry no campaign tag
 # A status is only ever replaced by a stronger suppression: complaints win over everything.

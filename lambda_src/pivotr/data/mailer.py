@@ -15,7 +15,11 @@ from functools import cached_property
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+)
 
 from pivotr.domain.rate import SendQuota
 from pivotr.domain.sending import Email

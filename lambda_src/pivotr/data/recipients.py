@@ -18,10 +18,27 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from pivotr.data.counters import counter_actions
-from pivotr.data.dynamo import TRANSACTION, BulkTable, ConditionFailed, plain, transact_unless_first_fails
+from pivotr.data.dynamo import (
+    TRANSACTION,
+    BulkTable,
+    ConditionFailed,
+    plain,
+    transact_unless_first_fails,
+)
 from pivotr.domain.campaigns import PAUSED, RUNNING
-from pivotr.domain.sending import (EARLY, FAILED, PENDING, RELEASED, SENDING, SENT, UNCONFIRMED, VERIFYING, RecipientStatus, iso,
-                                   log_entry)
+from pivotr.domain.sending import (
+    EARLY,
+    FAILED,
+    PENDING,
+    RELEASED,
+    SENDING,
+    SENT,
+    UNCONFIRMED,
+    VERIFYING,
+    RecipientStatus,
+    iso,
+    log_entry,
+)
 
 OPEN_INDEX = "open-index"
 CLAIM_BATCH = TRANSACTION - 2  # recipients per claim transaction: the campaign and template checks take two

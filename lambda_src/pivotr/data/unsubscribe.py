@@ -6,9 +6,9 @@ from functools import cached_property
 
 import boto3
 
-from pivotr.data.secrets import secret
 from pivotr.data.counters import counter_actions
 from pivotr.data.dynamo import transact_unless_first_fails
+from pivotr.data.secrets import secret
 from pivotr.data.suppression import SuppressionList
 
 

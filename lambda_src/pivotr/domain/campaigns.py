@@ -13,6 +13,7 @@ from pivotr.domain.leads import STATUSES, SUPPRESSED, email_problem, normalize_e
 from pivotr.errors import invalid
 from pivotr.validation import Field, validate
 
+
 class CampaignStatus(StrEnum):
     DRAFT = "draft"
     RUNNING = "running"

@@ -15,8 +15,8 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from enum import StrEnum
 from email.utils import formataddr
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 

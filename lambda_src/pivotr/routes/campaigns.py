@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-
 from pivotr.data.dynamo import ConditionFailed, Table
 from pivotr.data.queues import NotQueued, Queue
 from pivotr.data.recipients import RecipientStore
@@ -14,6 +12,7 @@ from pivotr.domain.sending import tick_message
 from pivotr.env import CampaignsEnv
 from pivotr.errors import ApiError, conflict, invalid, not_found, unavailable
 from pivotr.http import create_app, json_body, query, respond
+from pivotr.resolver import APIGatewayHttpResolver, Response
 from pivotr.routes.common import listing, new_id, now
 from pivotr.validation import path_id
 

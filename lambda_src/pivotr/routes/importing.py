@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-
 from pivotr.data.dynamo import BulkTable
 from pivotr.data.queues import Queue
 from pivotr.data.suppression import SuppressionList
@@ -13,6 +11,7 @@ from pivotr.domain import importing
 from pivotr.env import ImportEnv
 from pivotr.errors import unsupported_media_type
 from pivotr.http import create_app, query, raw_body
+from pivotr.resolver import APIGatewayHttpResolver
 from pivotr.routes.common import now
 from pivotr.validation import query_choice
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-
 from pivotr.data.dynamo import ConditionFailed, Table
 from pivotr.data.suppression import REASONS, SuppressionList
 from pivotr.data.unsubscribe import UnsubscribeStore, signing_key
@@ -13,6 +11,7 @@ from pivotr.domain import leads, unsubscribe
 from pivotr.env import LeadsEnv
 from pivotr.errors import conflict, invalid, not_found
 from pivotr.http import create_app, json_body, query, respond
+from pivotr.resolver import APIGatewayHttpResolver, Response
 from pivotr.routes.common import listing, now
 from pivotr.validation import path_id, query_choice
 

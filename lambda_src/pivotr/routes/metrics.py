@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-
 from pivotr.data.dynamo import Table
 from pivotr.domain import metrics
 from pivotr.env import MetricsEnv
 from pivotr.errors import not_found
 from pivotr.http import create_app, query, respond
+from pivotr.resolver import APIGatewayHttpResolver, Response
 from pivotr.validation import path_id, query_int
 
 MAX_DAYS = metrics.MAX_DAYS  # days per request
