@@ -32,7 +32,7 @@ def mailer(stub: SesStub) -> Mailer:
 
 @pytest.mark.parametrize(("answer", "raised"), [
     (Answer.SLOW, Unknown), (Answer.RESET, Unknown), (Answer.ERROR_5XX, Unknown), (Answer.THROTTLE, Throttled),
-    (Answer.REJECT, Rejected), (Answer.ACCOUNT, AccountRefused), (Answer.SANDBOX, AccountRefused),
+    (Answer.REJECT, Rejected), (Answer.ACCOUNT, AccountRefused), (Answer.SANDBOX, AccountRefused), (Answer.DAILY, Throttled),
 ])
 def test_each_answer_is_sorted_by_what_it_proves_and_reaches_ses_once(stub: SesStub, answer: Answer, raised: type) -> None:
     # Given an endpoint that answers this way
@@ -42,6 +42,24 @@ def test_each_answer_is_sorted_by_what_it_proves_and_reaches_ses_once(stub: SesS
         mailer(stub).send(EMAIL)
     # Then exactly one request reached it: botocore retried nothing
     assert len(stub.requests) == 1
+
+
+def test_a_throttle_says_whether_it_was_the_24_hour_quota(stub: SesStub) -> None:
+    stub.behaviours.extend([Answer.THROTTLE, Answer.DAILY])
+    with pytest.raises(Throttled) as rate:
+        mailer(stub).send(EMAIL)
+    with pytest.raises(Throttled) as daily:
+        mailer(stub).send(EMAIL)
+    assert (rate.value.daily, daily.value.daily) == (False, True)
+
+
+def test_the_account_quota_is_read_through_the_real_client(stub: SesStub) -> None:
+    from tests.handlers.mailer_sim import SesLimits
+
+    stub.limits = SesLimits(lambda: 1_000.0, max_send_rate=1.0, max_24_hour_send=200.0, sent_before=17)
+    quota = mailer(stub).quota(1_000.0)
+    assert (quota.max_send_rate, quota.max_24_hour_send, quota.sent_last_24_hours, quota.read_at) == (1.0, 200.0, 17.0, 1_000.0)
+    assert stub.account_reads == 1
 
 
 def test_an_accepted_email_returns_the_message_id_after_one_request(stub: SesStub) -> None:

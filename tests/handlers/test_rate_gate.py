@@ -152,3 +152,23 @@ def test_when_ses_cannot_tell_its_quota_the_last_one_read_is_used(mailer) -> Non
     mailer.ses.limits.account = unreachable
     later = rate.open(start + 3_600)
     assert later.quota == book.quota and later.first_free(start + 3_600) >= start + 3_600
+
+
+def test_a_throttle_over_http_gets_a_new_slot_and_its_message_is_done(strict_mailer) -> None:
+    """The real botocore client against the local SES endpoint: a 429 proves the e-mail was not taken."""
+    from tests.ses_stub import Answer
+
+    m = strict_mailer
+    m.add_leads(leads(12, "h"))
+    campaign = m.campaign()
+    m.stub.behaviours.extend([Answer.OK, Answer.THROTTLE])  # the second request is throttled
+    retried = retried_messages(m)
+    m.api.post(f"/campaigns/{campaign}/start")
+    m.queue.run(max_steps=2_000)
+    # Then the throttled recipient went again later, once accepted; nothing was handed back to SQS
+    taken = [r.lead for r in m.stub.taken()]
+    throttled = [r for r in m.stub.requests if r.answer == Answer.THROTTLE]
+    assert len(throttled) == 1 and sorted(taken) == sorted(lead["id"] for lead in leads(12, "h"))
+    assert taken.index(throttled[0].lead) > 1 and throttled[0].at < m.stub.requests[-1].at
+    assert retried == [] and m.queue.dlq_depth() == 0
+    assert m.read(campaign)["status"] == "completed"
