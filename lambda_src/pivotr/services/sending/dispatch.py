@@ -50,6 +50,7 @@ def _seconds(at: float) -> Decimal:
 DRAIN_MARGIN_MS = 8_000  # stop paging a completion check with this much of the invocation left
 RELEASE_LEAD = 30  # seconds before its last slot a running release releases the next sends: no gap between them
 RATE_RECHECK = 60  # seconds before a campaign waiting for the account's rate (other campaigns hold it) looks again
+AFTER_LAST_SLOT = 10  # seconds after the last open slot a completion check looks again (a claim in flight: sooner than stale)
 BOOK_ATTEMPTS = 8  # releases that lost the rate book to another one in a row before the tick is retried
 
 
@@ -199,7 +200,7 @@ class Dispatcher:
         campaign_id, run_id = campaign["id"], campaign["runId"]
         state = json.loads(campaign.get("runDrain") or "{}")
         after, waiting = state.get("after", ""), Counter(state.get("waiting", {}))
-        to_release, read = bool(state.get("release")), 0
+        to_release, read, last_due = bool(state.get("release")), 0, float(state.get("lastDue", 0))
         for page in self.recipients.open_pages(campaign_id, after=after, page=sending.DRAIN_PAGE):
             revive = []
             for recipient in page:
@@ -220,17 +221,21 @@ class Dispatcher:
                                        extra={"campaignId": campaign_id, "leadId": recipient["leadId"]})
                 else:
                     waiting[recipient["status"]] += 1
+                    last_due = max(last_due, float(recipient.get("dueAt") or 0))
             if revive:
                 self.recipients.revive(campaign_id, run_id, revive)
                 to_release = True
             read += len(page)
             after = page[-1]["leadId"] if page else after
             if read >= sending.DRAIN_BUDGET or remaining_ms() < DRAIN_MARGIN_MS:  # the pass goes on in the next tick
-                return {"runDrain": json.dumps({"after": after, "waiting": waiting, "release": to_release})}, now
+                return {"runDrain": json.dumps({"after": after, "waiting": waiting, "release": to_release,
+                                                "lastDue": last_due})}, now
         if to_release:
             return {"runPhase": Phase.RELEASE, "runCursor": "", "runDrain": ""}, now
-        if waiting:
-            return {"runDrain": ""}, now + (sending.DRAIN_CHECK_VERIFYING if waiting[sending.VERIFYING] else sending.DRAIN_CHECK)
+        if waiting:  # look again just after the last released e-mail's slot, not minutes later
+            again = sending.DRAIN_CHECK_VERIFYING if waiting[sending.VERIFYING] else min(
+                sending.DRAIN_CHECK, max(0.0, last_due - now) + AFTER_LAST_SLOT)
+            return {"runDrain": ""}, now + again
         return {"runPhase": Phase.SUMMARY, "runDrain": "", "runSummary": ""}, now
 
     def _summarize(self, campaign: dict[str, Any], now: float) -> tuple[dict[str, Any], float] | None:
