@@ -232,9 +232,9 @@ class Dispatcher:
                                                 "lastDue": last_due})}, now
         if to_release:
             return {"runPhase": Phase.RELEASE, "runCursor": "", "runDrain": ""}, now
-        if waiting:  # look again just after the last released e-mail's slot, not minutes later
-            again = sending.DRAIN_CHECK_VERIFYING if waiting[sending.VERIFYING] else min(
-                sending.DRAIN_CHECK, max(0.0, last_due - now) + AFTER_LAST_SLOT)
+        if waiting:  # slots still ahead: look again just after the last of them, not minutes later
+            again = sending.DRAIN_CHECK_VERIFYING if waiting[sending.VERIFYING] else (
+                min(sending.DRAIN_CHECK, last_due - now + AFTER_LAST_SLOT) if last_due > now else sending.DRAIN_CHECK)
             return {"runDrain": ""}, now + again
         return {"runPhase": Phase.SUMMARY, "runDrain": "", "runSummary": ""}, now
 
