@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -166,21 +167,9 @@ class BulkTable(Table):
         return self._table.meta.client
 
     def existing_ids(self, ids: list[str]) -> set[str]:
-        """Which of ``ids`` exist: 100 keys per BatchGetItem, several requests in flight."""
-
-        def read(chunk: list[str]) -> set[str]:
-            found: set[str] = set()
-            request = {self.name: {"Keys": [{"id": i} for i in chunk], "ProjectionExpression": "id"}}
-            for attempt in range(MAX_ATTEMPTS):
-                response = self._client.batch_get_item(RequestItems=request)
-                found |= {item["id"] for item in response["Responses"].get(self.name, [])}
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    return found
-                _pause(attempt)
-            raise RuntimeError("DynamoDB left keys unprocessed after retries")
-
-        return set().union(*_in_parallel(read, _chunks(ids, BATCH_GET)))
+        """Which of ``ids`` exist: 100 keys per BatchGetItem, several requests in flight (eventually
+        consistent: an import's dedupe, where a lead written a moment ago is caught by its put)."""
+        return {item["id"] for item in get_together(Read(self, [{"id": i} for i in ids], ("id",), consistent=False))[0]}
 
     def get_all(self, keys: list[dict[str, Any]], projection: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         """The items of ``keys`` that exist (any order): 100 keys per BatchGetItem, several in flight."""
@@ -249,11 +238,12 @@ class BulkTable(Table):
 class Read:
     """Keys to read from one table (and the attributes wanted), for ``get_together``."""
 
-    def __init__(self, table: BulkTable, keys: list[dict[str, Any]], projection: tuple[str, ...] = ()) -> None:
-        self.table, self.keys, self.projection = table, keys, projection
+    def __init__(self, table: BulkTable, keys: list[dict[str, Any]], projection: tuple[str, ...] = (),
+                 consistent: bool = True) -> None:
+        self.table, self.keys, self.projection, self.consistent = table, keys, projection, consistent
 
     def spec(self, keys: list[dict[str, Any]]) -> dict[str, Any]:
-        spec: dict[str, Any] = {"Keys": keys, "ConsistentRead": True}
+        spec: dict[str, Any] = {"Keys": keys, "ConsistentRead": self.consistent}
         if self.projection:
             spec |= {"ProjectionExpression": ", ".join(f"#p{i}" for i in range(len(self.projection))),
                      "ExpressionAttributeNames": {f"#p{i}": p for i, p in enumerate(self.projection)}}
@@ -290,3 +280,9 @@ def get_together(*reads: Read) -> list[list[dict[str, Any]]]:
         for i, item in chunk:
             results[i].append(plain(item))
     return results
+
+
+def stored_seconds(at: float | Decimal) -> Decimal:
+    """Epoch seconds as stored (DynamoDB takes no floats): to the millisecond, rounded up, so a stored
+    slot or next-send time is never earlier than the one computed."""
+    return Decimal(math.ceil(float(at) * 1000)) / 1000

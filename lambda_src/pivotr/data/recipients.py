@@ -18,37 +18,15 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from pivotr.data.counters import counter_actions
-from pivotr.data.dynamo import (
-    TRANSACTION,
-    BulkTable,
-    ConditionFailed,
-    plain,
-    transact_unless_first_fails,
-)
+from pivotr.data.dynamo import TRANSACTION, BulkTable, ConditionFailed, plain, stored_seconds, transact_unless_first_fails
 from pivotr.domain.campaigns import PAUSED, RUNNING
-from pivotr.domain.sending import (
-    EARLY,
-    FAILED,
-    PENDING,
-    RELEASED,
-    SENDING,
-    SENT,
-    UNCONFIRMED,
-    VERIFYING,
-    RecipientStatus,
-    iso,
-    log_entry,
-)
+from pivotr.domain.sending import (EARLY, FAILED, PENDING, RELEASED, SENDING, SENT, UNCONFIRMED, VERIFYING, RecipientStatus,
+                                   iso, log_entry)
 
 OPEN_INDEX = "open-index"
 CLAIM_BATCH = TRANSACTION - 2  # recipients per claim transaction: the campaign and template checks take two
 SNAPSHOT_BATCH = TRANSACTION - 3  # recipients per snapshot transaction: the campaign and two counter rows
 _STATUS = {"#status": "status"}
-
-
-def _seconds(at: float | Decimal) -> Decimal:
-    """Epoch seconds as stored: to the millisecond."""
-    return Decimal(str(round(float(at), 3)))
 
 
 def _running(campaign_id: str, campaigns_table: str, run_id: str, tick: int | None = None,
@@ -196,7 +174,7 @@ class RecipientStore(BulkTable):
         """Mark pending recipients of ``run_id`` released with their slot (after their messages were queued)."""
         self._update_each(campaign_id, [lead for lead, _ in slots], "SET #status = :released, dueAt = :due",
                           "#status = :pending AND #run = :run", {":released": RELEASED, ":pending": PENDING, ":run": run_id},
-                          {lead: {":due": _seconds(due)} for lead, due in slots})
+                          {lead: {":due": stored_seconds(due)} for lead, due in slots})
 
     def revive(self, campaign_id: str, run_id: str, lead_ids: list[str]) -> None:
         """Released recipients whose message never came (it went to the DLQ): pending again."""
@@ -252,7 +230,7 @@ class RecipientStore(BulkTable):
                     "ExpressionAttributeNames": {"#status": "status", "#run": "run"},
                     "ExpressionAttributeValues": {":sending": SENDING, ":released": RELEASED, ":run": campaign["runId"],
                                                   ":token": token, ":at": Decimal(int(at)),
-                                                  ":soon": _seconds(at + EARLY)}}) for lead in chunk]
+                                                  ":soon": stored_seconds(at + EARLY)}}) for lead in chunk]
                 failed = self._transact(actions)
                 if 0 in failed or 1 in failed:
                     return claimed, "campaign" if 0 in failed else "template"
@@ -274,7 +252,7 @@ class RecipientStore(BulkTable):
         else:
             self._update_each(campaign_id, lead_ids, "SET #status = :released, dueAt = :due REMOVE claimToken, claimedAt",
                               "#status = :sending AND claimToken = :token", values,
-                              {lead: {":due": _seconds(dues[lead])} for lead in lead_ids})
+                              {lead: {":due": stored_seconds(dues[lead])} for lead in lead_ids})
 
     def skip(self, campaign_id: str, run_id: str, lead_id: str, reason: str, at: str) -> bool:
         """A released recipient that must not get the e-mail (suppressed, deleted): skipped."""

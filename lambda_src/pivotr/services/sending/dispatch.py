@@ -23,12 +23,11 @@ import math
 import random
 from collections import Counter
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from pivotr.data.dynamo import BulkTable, ConditionFailed, Table
+from pivotr.data.dynamo import BulkTable, ConditionFailed, Table, stored_seconds
 from pivotr.data.queues import BATCH, Queue
 from pivotr.data.rate import BookConflict, RateLedger
 from pivotr.data.recipients import RecipientStore
@@ -40,11 +39,6 @@ from pivotr.domain.sending import Order, Phase, Tick, Triage, iso
 from pivotr.services.sending.runtime import Runtime
 
 logger = Logger()
-
-
-def _seconds(at: float) -> Decimal:
-    """Epoch seconds as stored, rounded up to the millisecond (a next-send time is never moved earlier)."""
-    return Decimal(math.ceil(at * 1000)) / 1000
 
 
 DRAIN_MARGIN_MS = 8_000  # stop paging a completion check with this much of the invocation left
@@ -141,7 +135,7 @@ class Dispatcher:
         # reached, start ahead: the hops of a long wait) reads neither its recipients nor the shared book
         probe = sending.schedule(campaign, now, 1, random.Random(0))
         if not probe.times:
-            return ({"runNextSendAt": _seconds(probe.next_send_at), "runDayKey": probe.day_key or "",
+            return ({"runNextSendAt": stored_seconds(probe.next_send_at), "runDayKey": probe.day_key or "",
                      "runDayCount": probe.day_count, "runPlan": "", "waitReason": self._wait_reason(campaign, probe)},
                     probe.next_send_at), ()
         found, exhausted = self.recipients.releasable(campaign["id"], campaign.get("runCursor", ""),
@@ -153,9 +147,9 @@ class Dispatcher:
         plan = sending.schedule(campaign, now, len(ready), self.runtime.rng, book)
         chosen = ready[:len(plan.times)]
         self.recipients.depart(campaign["id"], departed, iso(now))
-        values: dict[str, Any] = {"runNextSendAt": _seconds(plan.next_send_at), "runDayKey": plan.day_key or "",
+        values: dict[str, Any] = {"runNextSendAt": stored_seconds(plan.next_send_at), "runDayKey": plan.day_key or "",
                                   "runDayCount": plan.day_count,
-                                  "runPlan": json.dumps([[r["leadId"], round(at, 3)] for r, at in zip(chosen, plan.times)]),
+                                  "runPlan": json.dumps([[r["leadId"], float(stored_seconds(at))] for r, at in zip(chosen, plan.times)]),
                                   "waitReason": "" if plan.times else self._wait_reason(campaign, plan)}
         writes = (self.rate.write(book),) if book is not None and plan.times else ()
         done = chosen + departed if len(chosen) == len(ready) else chosen
