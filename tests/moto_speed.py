@@ -1,5 +1,10 @@
-"""Make moto's TransactWriteItems cost what the transaction touches, not what the tables hold.
+"""Make moto's costs follow what a request touches, not what the tables and queues hold.
 
+SQS: every ReceiveMessage asked, for each message it looked at, for all of the queue's attributes
+(each counting every message) only to read the retention period: quadratic in the queue's depth. Here
+the retention period is read from the queue. The answer is the same.
+
+DynamoDB:
 moto backs every transaction with a deep copy of each table it names, for rollback; a campaign's
 claims and feedback events against tables of thousands of items then cost seconds each. Here every
 condition is checked first without writing (all or nothing, as DynamoDB does), and only a transaction
@@ -13,9 +18,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import moto.dynamodb.models as models
+import moto.sqs.models as sqs_models
 from moto.dynamodb.exceptions import TransactionCanceledException
 
 _original = models.DynamoDBBackend.transact_write_items
+_original_retention = sqs_models.SQSBackend.is_message_valid_based_on_retention_period
 
 
 class _NoCopy:
@@ -62,9 +69,17 @@ def _without_table_copies():
         models.copy = copy
 
 
+def is_message_valid_based_on_retention_period(self: sqs_models.SQSBackend, queue_name: str,
+                                               message: sqs_models.Message) -> bool:
+    retention_seconds = self.get_queue(queue_name).message_retention_period
+    return retention_seconds + message.sent_timestamp / 1000 > sqs_models.unix_time()  # the name the clock patches
+
+
 def install() -> None:
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    sqs_models.SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
     models.DynamoDBBackend.transact_write_items = _original  # type: ignore[method-assign]
+    sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _original_retention  # type: ignore[method-assign]

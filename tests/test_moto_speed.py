@@ -1,0 +1,93 @@
+"""tests/moto_speed.py changes only how fast moto answers: the same requests get the same answers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests import moto_speed
+from tests.handlers.mailer_sim import START, Clock
+
+RETENTION_SECONDS = 60  # SQS's smallest retention period
+
+
+@pytest.fixture
+def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setitem(os.environ, "AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setitem(os.environ, "AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setitem(os.environ, "AWS_DEFAULT_REGION", "ap-south-1")
+    with mock_aws():
+        yield
+
+
+def _receive(clock: Clock, wait_seconds: float) -> list[str]:
+    """Two messages 50 s apart, then a receive ``wait_seconds`` after the second; what it returns."""
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName=f"q{int(clock.now)}", Attributes={"MessageRetentionPeriod": str(RETENTION_SECONDS)})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="old")
+    clock.advance(RETENTION_SECONDS - 10)
+    sqs.send_message(QueueUrl=url, MessageBody="new")
+    clock.advance(wait_seconds)
+    return sorted(m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []))
+
+
+@pytest.mark.parametrize(("wait_seconds", "received"), [(5, ["new", "old"]), (20, [])])
+def test_a_receive_answers_the_same_with_and_without_the_speed_patch(account: None, monkeypatch: pytest.MonkeyPatch,
+                                                                    wait_seconds: float, received: list[str]) -> None:
+    # Given a queue whose first message is within its retention period or past it, on moto as it ships
+    clock = Clock(START)
+    clock.install(monkeypatch)
+    plain = _receive(clock, wait_seconds)
+
+    # When the same happens with the speed patch installed
+    moto_speed.install()
+    try:
+        patched = _receive(clock, wait_seconds)
+    finally:
+        moto_speed.uninstall()
+
+    # Then both return the same: both messages, or (moto stops at the first expired message) none
+    assert plain == patched == received
+
+
+def _transact(condition_holds: bool) -> tuple[Any, list[dict[str, Any]]]:
+    db = boto3.client("dynamodb")
+    name = f"t{condition_holds}"
+    db.create_table(TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                    AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    db.put_item(TableName=name, Item={"id": {"S": "a"}, "n": {"N": "1"}})
+    expected = "1" if condition_holds else "2"
+    error = None
+    try:
+        db.transact_write_items(TransactItems=[
+            {"Put": {"TableName": name, "Item": {"id": {"S": "b"}}}},
+            {"Update": {"TableName": name, "Key": {"id": {"S": "a"}}, "UpdateExpression": "SET n = :n",
+                        "ConditionExpression": "n = :e", "ExpressionAttributeValues": {":n": {"N": "5"}, ":e": {"N": expected}}}},
+        ])
+    except db.exceptions.TransactionCanceledException as e:
+        error = [r.get("Code") for r in e.response["CancellationReasons"]]
+    items = sorted(db.scan(TableName=name)["Items"], key=lambda i: i["id"]["S"])
+    db.delete_table(TableName=name)
+    return error, items
+
+
+@pytest.mark.parametrize("condition_holds", [True, False])
+def test_a_transaction_writes_or_cancels_the_same_with_and_without_the_speed_patch(account: None, condition_holds: bool) -> None:
+    # Given a transaction whose second condition holds or fails, run on moto as it ships
+    plain = _transact(condition_holds)
+
+    # When it runs with the speed patch installed
+    moto_speed.install()
+    try:
+        patched = _transact(condition_holds)
+    finally:
+        moto_speed.uninstall()
+
+    # Then it writes both items or neither, with the same cancellation reasons
+    assert plain == patched
+    assert (plain[0] is None) == condition_holds
