@@ -4,6 +4,8 @@
     bootstrap (local state) ── state bucket (versioned, KMS, TLS-only, prevent_destroy)
     dev | staging | prod (S3 state, one key each)
         api-metrics ── GET /health
+        lead-import ── POST /imports ──> pre-signed POST ──> transfer bucket (uploads/)
+        transfer bucket ── S3 event ──> transfers queue ──> transfer-worker ──> leads; reports/, exports/
 
 This is the only module that reads the process environment.
 """
@@ -21,6 +23,7 @@ from pathlib import Path
 from modules import rules, tf  # tf first: loads only the provider submodules we use
 from modules.config import AppConfig, ConfigError, StageConfig, StateBackend, load
 from modules.api import ApiProps, HttpApi, UserPool
+from modules.bucket import TransferBucket, TransferBucketProps
 from modules.catalog import FUNCTIONS, POWERTOOLS_LAYER_PARAMETER, TABLES, VENDORED
 from modules.function import LambdaCode, PythonFunction
 from modules.metrics import Metric
@@ -65,13 +68,20 @@ class MailerStack(AwsStack):
                          table_name=naming.name(props.name))
 
         tables = tuple(table(props) for props in TABLES)
-        leads, campaigns, templates, logs, metrics, settings, recipients, suppression = tables
+        leads, campaigns, templates, logs, metrics, settings, recipients, suppression, jobs = tables
 
         # Work queues (visibility = 6x the consumer's timeout)
         sending = Queue(self, "queue-sending", queue_name=naming.name("sending"),
                         props=QueueProps(name="sending", visibility_timeout=6 * 30, max_receive_count=3))
         verification = Queue(self, "queue-verification", queue_name=naming.name("verification"),
                              props=QueueProps(name="verification", visibility_timeout=6 * 15, max_receive_count=2))
+        transfer_work = Queue(self, "queue-transfers", queue_name=naming.name("transfers"),
+                              props=QueueProps(name="transfers", visibility_timeout=6 * 120, max_receive_count=3))
+
+        # Files: uploads to import, invalid-row reports, exports
+        transfer_bucket = TransferBucket(self, "transfer-bucket", bucket_name=naming.name("transfers"), props=TransferBucketProps(
+            cors_origins=config.cors_origins, retention_days=config.transfer_retention_days, protect=config.protect_data))
+        transfer_bucket.notify_uploads(transfer_work)
 
         # Mail and secrets
         ses = Ses(self, "ses", config=config.ses, naming=naming, region=config.region)
@@ -91,8 +101,8 @@ class MailerStack(AwsStack):
             for props in FUNCTIONS
         }
         send_email, verify_email, process_feedback = fns["send-email"], fns["verify-email"], fns["process-feedback"]
-        lead_import, api_leads, api_campaigns, api_metrics = (
-            fns["lead-import"], fns["api-leads"], fns["api-campaigns"], fns["api-metrics"])
+        lead_import, transfer_worker, api_leads, api_campaigns, api_metrics = (
+            fns["lead-import"], fns["transfer-worker"], fns["api-leads"], fns["api-campaigns"], fns["api-metrics"])
 
         send_email.add_sqs_source(sending)
         sending.connect_producer(send_email)  # dispatch ticks queue paced sends and the next tick
@@ -126,6 +136,21 @@ class MailerStack(AwsStack):
         verification.connect_producer(lead_import)
         leads.connect(lead_import, "batch_get", "batch_write", "update")
         suppression.connect(lead_import, "batch_get")  # a re-imported address keeps its suppression
+        jobs.connect(lead_import, "get", "put", indexes=("kind-index",))  # creates and shows import and export jobs
+        transfer_work.connect_producer(lead_import)  # an export job's first message
+        transfer_bucket.connect(lead_import)
+        transfer_bucket.grant_sign_uploads(lead_import)
+        transfer_bucket.grant_sign_downloads(lead_import)
+
+        transfer_worker.add_sqs_source(transfer_work, batch_size=1, batching_window=0)  # one job's block per invocation
+        transfer_work.connect_producer(transfer_worker)  # "go on with job X" when its time runs short
+        transfer_bucket.connect(transfer_worker)
+        transfer_bucket.grant_process(transfer_worker)
+        jobs.connect(transfer_worker, "get", "update")  # conditional checkpoints
+        leads.connect(transfer_worker, "batch_get", "batch_write", "update", "scan", indexes=("status-index",))
+        recipients.connect(transfer_worker, "query")  # exports of a campaign's recipients
+        suppression.connect(transfer_worker, "scan")  # a job reads the whole list once per invocation
+        verification.connect_producer(transfer_worker)
 
         unsubscribe_key.connect(api_leads)
         leads.connect(api_leads, "get", "put", "update", "delete", "scan", indexes=("status-index",))
@@ -152,7 +177,8 @@ class MailerStack(AwsStack):
         api.add_routes(api_leads, "GET /unsubscribe", "POST /unsubscribe", public=True)
         api.add_routes(api_leads, "GET /leads", "POST /leads", "GET /leads/{id}", "PUT /leads/{id}",
                        "DELETE /leads/{id}", "GET /leads/{id}/history")
-        api.add_routes(lead_import, "POST /leads/import")
+        api.add_routes(lead_import, "POST /leads/import", "POST /imports", "GET /imports", "GET /imports/{id}",
+                       "POST /exports", "GET /exports", "GET /exports/{id}")
         api.add_routes(api_campaigns, "GET /campaigns", "POST /campaigns", "GET /campaigns/{id}", "PUT /campaigns/{id}",
                        "POST /campaigns/{id}/start", "POST /campaigns/{id}/pause", "POST /campaigns/{id}/abort",
                        "GET /templates", "POST /templates", "GET /templates/{id}", "PUT /templates/{id}",
@@ -176,7 +202,7 @@ class MailerStack(AwsStack):
         for t in tables:
             monitoring.alarm(f"{t.props.name}-throttles", t.metric_throttle_events(), threshold=0,
                              comparison="GreaterThanThreshold", description=f"{t.table_name}: throttled requests")
-        work_queues: list[QueueRef] = [sending, verification, ses.feedback_queue]
+        work_queues: list[QueueRef] = [sending, verification, transfer_work, ses.feedback_queue]
         for q in work_queues:
             monitoring.alarm(f"{q.short_name}-age", q.metric_age_of_oldest_message(), threshold=3600,
                              comparison="GreaterThanThreshold", description=f"{q.queue_name}: a message waited over an hour")
@@ -208,6 +234,8 @@ class MailerStack(AwsStack):
             "dashboard_url": monitoring.dashboard_url,
             "sending_queue_url": sending.url,
             "verification_queue_url": verification.url,
+            "transfers_queue_url": transfer_work.url,
+            "transfers_bucket": transfer_bucket.name,
             "feedback_queue_url": ses.feedback_queue.url,
             **{f"{t.props.name}_table": t.table_name for t in tables},
         }

@@ -15,6 +15,7 @@ OUT = Path(__file__).with_name("openapi.json")
 STATUSES = ["new", "verifying", "valid", "risky", "invalid", "bounced", "complained", "unsubscribed"]
 CAMPAIGN_STATES = ["draft", "running", "paused", "completed", "aborted"]
 WAIT_REASONS = ["scheduled-start", "sending-window", "daily-limit", "pacing", "ses-rate", "ses-daily-quota"]  # domain.rate.WaitReason
+JOB_STATES = ["waiting-for-upload", "processing", "completed", "failed"]  # domain.jobs.JobStatus
 COUNTERS = ["queued", "sent", "delivered", "bounced", "complained", "opened", "clicked", "unsubscribed", "failed"]
 
 
@@ -124,6 +125,41 @@ SCHEMAS = {
         "duplicateRows": s("array", items=obj({"row": s("integer"), "email": STRING, "firstRow": s("integer")})),
         "verificationQueued": s("integer"),
     }, ["received", "imported", "updated", "duplicates", "invalid", "invalidRows", "invalidRowsTruncated", "verificationQueued"]),
+    "EmailColumn": obj({"column": s("integer", minimum=1, description="1-based"), "header": NULLABLE,
+                        "chosenBy": s("string", enum=["header", "values"]), "hasHeader": s("boolean")},
+                       ["column", "header", "chosenBy", "hasHeader"]),
+    "ImportOptions": obj({"onDuplicate": s("string", enum=["skip", "update"], default="skip"),
+                          "verify": s("boolean", default=False),
+                          "tags": s("array", items=s("string", maxLength=64), maxItems=10, description="added to every imported lead"),
+                          "fileName": s("string", maxLength=255)}, closed=True),
+    "ImportJob": obj({
+        "id": ID, "kind": s("string", enum=["import"]), "status": s("string", enum=JOB_STATES),
+        "reason": s("string", description="why it failed"), "createdAt": TIME, "updatedAt": TIME, "finishedAt": TIME,
+        "options": ref("ImportOptions"),
+        "progress": obj({"rowsDone": s("integer"), "bytesDone": s("integer"), "bytesTotal": s("integer", nullable=True)},
+                        ["rowsDone", "bytesDone", "bytesTotal"]),
+        "totals": obj({"received": s("integer"), "imported": s("integer"), "updated": s("integer"),
+                       "duplicates": obj({"inFile": s("integer"), "existing": s("integer")}, ["inFile", "existing"]),
+                       "invalid": s("integer"), "verificationQueued": s("integer")},
+                      ["received", "imported", "updated", "duplicates", "invalid", "verificationQueued"]),
+        "invalidRows": s("array", items=obj({"row": s("integer"), "value": STRING, "reason": STRING}, ["row", "value", "reason"]),
+                         description="the first 100; the whole list is the CSV behind `download`"),
+        "duplicateRows": s("array", items=obj({"row": s("integer"), "email": STRING, "firstRow": s("integer")})),
+        "emailColumn": ref("EmailColumn"),
+        "download": obj({"url": STRING, "rows": s("integer")}, ["url", "rows"]),
+        "upload": obj({"url": STRING, "fields": s("object", additionalProperties=STRING), "maxBytes": s("integer")},
+                      ["url", "fields", "maxBytes"]),
+    }, ["id", "kind", "status", "createdAt", "options", "progress", "totals", "invalidRows", "duplicateRows"]),
+    "ExportRequest": obj({"kind": s("string", enum=["leads", "recipients"]), "status": s("string", enum=STATUSES),
+                          "tag": s("string", maxLength=64), "campaignId": ID}, ["kind"], closed=True),
+    "ExportJob": obj({
+        "id": ID, "kind": s("string", enum=["export"]), "status": s("string", enum=JOB_STATES), "reason": STRING,
+        "createdAt": TIME, "updatedAt": TIME, "finishedAt": TIME, "export": ref("ExportRequest"),
+        "progress": obj({"rowsDone": s("integer")}, ["rowsDone"]),
+        "download": obj({"url": STRING, "rows": s("integer")}, ["url", "rows"]),
+    }, ["id", "kind", "status", "createdAt", "export", "progress"]),
+    "ImportJobPage": page_of("ImportJob"),
+    "ExportJobPage": page_of("ExportJob"),
     "Counters": obj({c: s("integer", minimum=0) for c in COUNTERS}, COUNTERS),
     "Metrics": obj({
         "campaignId": STRING, "days": s("integer"),
@@ -177,13 +213,30 @@ PATHS = {
         "post": op("api-leads", "Create a lead (e-mail unique, case-insensitive)", ("201", "Lead"), "400 409 413 415",
                    body="LeadInput"),
     },
-    "/leads/import": {"post": {**op("lead-import", "Import leads from CSV or a JSON array of objects (at most 4 MB, 50,000 rows)",
+    "/leads/import": {"post": {**op("lead-import", "Import a small file at once: CSV or a JSON array of objects, at most 1 MB "
+                                   "and 10,000 rows (413 beyond: use POST /imports)",
                                    ("200", "ImportReport"), "400 413 415",
                                    params=[{"name": "onDuplicate", "in": "query", "schema": s("string", enum=["skip", "update"], default="skip")},
                                            {"name": "verify", "in": "query", "schema": s("string", enum=["true", "false"], default="false")}]),
                                "requestBody": {"required": True, "content": {
                                    "text/csv": {"schema": s("string", description="header row, then one lead per row; comma, semicolon or tab")},
                                    "application/json": {"schema": s("array", items=s("object"))}}}}},
+    "/imports": {
+        "post": {**op("lead-import", "Start an import of a CSV file of any size (up to `upload.maxBytes`): the answer holds a "
+                      "pre-signed S3 POST (`upload.url`, form `fields`, then the file as the form's `file`); the upload starts it",
+                      ("201", "ImportJob"), "400 413 415"),
+                 "requestBody": {"required": False, "content": {"application/json": {"schema": ref("ImportOptions")}}}},
+        "get": op("lead-import", "Recent import jobs, newest first", ("200", "ImportJobPage"), "400", params=LIST_QUERY),
+    },
+    "/imports/{id}": {"get": op("lead-import", "An import job: status, progress, totals, the first invalid rows and a link to "
+                                "all of them as CSV", ("200", "ImportJob"), "400 404", params=ID_PARAM)},
+    "/exports": {
+        "post": op("lead-import", "Export leads (by status, tag) or one campaign's recipients with their outcomes as CSV; "
+                   "formula-looking cells are neutralized", ("202", "ExportJob"), "400 413 415", body="ExportRequest"),
+        "get": op("lead-import", "Recent export jobs, newest first", ("200", "ExportJobPage"), "400", params=LIST_QUERY),
+    },
+    "/exports/{id}": {"get": op("lead-import", "An export job; when completed, `download.url` (valid for an hour, asked again "
+                                "on each GET)", ("200", "ExportJob"), "400 404", params=ID_PARAM)},
     "/leads/{id}": {
         "get": op("api-leads", "Read a lead", ("200", "Lead"), "400 404", params=ID_PARAM),
         "put": op("api-leads", "Update the fields sent (the e-mail cannot change; a bounced, complained or "

@@ -37,6 +37,8 @@ TABLES: tuple[TableProps, ...] = (
     # Our addition: addresses that bounced, complained or unsubscribed, keyed by the lead id of the
     # address (a fixed hash of the normalized e-mail), so an opt-out outlives the lead record.
     TableProps(name="suppression", partition_key="id"),
+    # Our addition: import and export jobs (services/transfers.py), one item each, listed newest first.
+    TableProps(name="jobs", partition_key="id", indexes=(Index("kind-index", "kind", "createdAt"),)),
 )
 
 FUNCTIONS: tuple[FunctionProps, ...] = (
@@ -46,8 +48,12 @@ FUNCTIONS: tuple[FunctionProps, ...] = (
                   description="Verifies lead addresses with MyEmailVerifier"),
     FunctionProps("process-feedback", "handlers.process_feedback.handler", timeout=10, memory=128,
                   reserved_concurrency=10, description="Applies SES bounces, complaints and events"),
-    FunctionProps("lead-import", "handlers.lead_import.handler", timeout=60, memory=512, reserved_concurrency=2,
-                  description="Imports leads from CSV or JSON"),
+    # Behind the HTTP API, whose integrations time out at 30 s (fixed by AWS): 29 s at most (rule api-timeout).
+    FunctionProps("lead-import", "handlers.lead_import.handler", timeout=29, memory=512, reserved_concurrency=2,
+                  description="Imports small CSV or JSON files at once; creates import and export jobs"),
+    # Moves a job on in 1 MiB blocks until 30 s are left, then queues "go on" for the next invocation.
+    FunctionProps("transfer-worker", "handlers.transfer_worker.handler", timeout=120, memory=512, reserved_concurrency=2,
+                  description="Runs import and export jobs: uploads from S3 into leads, CSV exports into S3"),
     FunctionProps("api-leads", "handlers.api_leads.handler", timeout=10, memory=256, reserved_concurrency=10,
                   description="Leads API and one-click unsubscribe"),
     FunctionProps("api-campaigns", "handlers.api_campaigns.handler", timeout=10, memory=256, reserved_concurrency=10,

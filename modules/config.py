@@ -77,6 +77,7 @@ class StageConfig:
     ses: SesConfig = field(default_factory=SesConfig)
     verifier_base_url: str = "https://client.myemailverifier.com"
     protect_data: bool = False  # deletion protection + prevent_destroy on stateful resources
+    transfer_retention_days: int = 7  # days uploads, invalid-row reports and exports stay in the transfer bucket
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -136,6 +137,7 @@ _STAGE_FIELDS = (
     "ses.create",
     "ses.route53_zone_id",
     "ses.quota_share",
+    "transfer_retention_days",
 )
 
 
@@ -230,6 +232,8 @@ def _validate(config: StageConfig) -> None:
     for origin in config.cors_origins:
         if not re.match(r"^https?://[^/\s]+$", origin):
             raise ConfigError(f"{where}: CORS origin {origin!r} must look like https://host[:port]")
+    if not 1 <= config.transfer_retention_days <= 365:
+        raise ConfigError(f"{where}: transfer retention must be 1 to 365 days, got {config.transfer_retention_days}")
     if not 0 < config.ses.quota_share <= 1:
         raise ConfigError(f"{where}: SES quota share must be above 0 and at most 1, got {config.ses.quota_share}")
     if config.api_throttle_rate <= 0 or config.api_throttle_burst <= 0:

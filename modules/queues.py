@@ -108,6 +108,17 @@ class Queue(tf.Construct, QueueRef):
         )
 
 
+    def accept_events_from(self, service: str, source_arn: str) -> tf.SqsQueuePolicy:
+        """The queue policy that lets ``service`` (e.g. s3.amazonaws.com) send the events of exactly
+        ``source_arn``; returned so the sender's configuration can depend on it (S3 checks it)."""
+        return tf.SqsQueuePolicy(self, "events-policy", queue_url=self.url, policy=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Sid": "OnlyTheseEvents", "Effect": "Allow", "Principal": {"Service": service},
+                           "Action": "sqs:SendMessage", "Resource": self.arn,
+                           "Condition": {"ArnEquals": {"aws:SourceArn": source_arn}}}],
+        }, sort_keys=True))
+
+
 class ExistingQueue(tf.Construct, QueueRef):
     """A queue this stack does not own (the owner's SES feedback queue), looked up by name at plan time."""
 

@@ -235,6 +235,19 @@ def _routes_auth(plan: Plan) -> Iterator[Finding]:
             yield Finding("routes-auth", key, "route without the JWT authorizer")
 
 
+API_TIMEOUT = 30  # seconds: an HTTP API integration's fixed maximum; the caller gets 503 after it
+
+
+@rule("api-timeout", f"every function behind the HTTP API answers within its {API_TIMEOUT} s integration timeout")
+def _api_timeout(plan: Plan) -> Iterator[Finding]:
+    for _, _, integration in resources(plan, "aws_apigatewayv2_integration"):
+        fn = referenced(plan, integration.get("integration_uri", ""))
+        if fn is not None and int(fn.get("timeout", 3)) >= API_TIMEOUT:
+            yield Finding("api-timeout", fn.get("function_name", "?"),
+                          f"timeout {fn.get('timeout')} s behind the HTTP API: the caller gets 503 after {API_TIMEOUT} s "
+                          "while the function keeps working; make it shorter or move the work to a job")
+
+
 def _alarmed(plan: Plan) -> set[tuple[str, str]]:
     """(metric name, dimension value) pairs that some alarm watches, including inside metric math."""
     watched: set[tuple[str, str]] = set()

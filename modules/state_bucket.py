@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from modules import tf
+from modules.bucket import lock_down
 
 NONCURRENT_STATE_DAYS = 90  # days an overwritten state version is kept
 ABORT_MULTIPART_DAYS = 7  # days
@@ -28,34 +27,7 @@ class StateBucket(tf.Construct):
             bucket=self.bucket.id,
             versioning_configuration=tf.S3BucketVersioningVersioningConfiguration(status="Enabled"),
         )
-        tf.S3BucketServerSideEncryptionConfigurationA(
-            self,
-            "encryption",
-            bucket=self.bucket.id,
-            rule=[
-                tf.S3BucketServerSideEncryptionConfigurationRuleA(
-                    apply_server_side_encryption_by_default=tf.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="aws:kms"
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-        )
-        tf.S3BucketPublicAccessBlock(
-            self,
-            "public-access",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        )
-        tf.S3BucketOwnershipControls(
-            self,
-            "ownership",
-            bucket=self.bucket.id,
-            rule=tf.S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
-        )
+        lock_down(self, self.bucket)
         tf.S3BucketLifecycleConfiguration(
             self,
             "lifecycle",
@@ -77,25 +49,4 @@ class StateBucket(tf.Construct):
                     ],
                 )
             ],
-        )
-        tf.S3BucketPolicy(
-            self,
-            "tls-only",
-            bucket=self.bucket.id,
-            policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "DenyInsecureTransport",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "s3:*",
-                            "Resource": [self.bucket.arn, f"{self.bucket.arn}/*"],
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        }
-                    ],
-                },
-                sort_keys=True,
-            ),
         )

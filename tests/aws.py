@@ -57,6 +57,8 @@ def resolve_environment(plan: dict[str, Any], env: dict[str, str]) -> dict[str, 
                 QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         elif rtype == "aws_secretsmanager_secret":
             resolved[key] = _secret_arn(body["name"])
+        elif rtype == "aws_s3_bucket":
+            resolved[key] = create_bucket(plan, logical_id)
         else:
             resolved[key] = value  # e.g. the API URL: not an AWS resource the code calls
     return resolved
@@ -88,3 +90,35 @@ def _secret_arn(name: str) -> str:
         return client.describe_secret(SecretId=name)["ARN"]
     except client.exceptions.ResourceNotFoundException:
         return client.create_secret(Name=name, SecretString="test-secret")["ARN"]
+
+
+ACCOUNT = "123456789012"  # moto's account
+_ACCOUNT_REF = re.compile(r"\$\{data\.aws_caller_identity\.[A-Za-z0-9_-]+\.account_id\}")
+
+
+def bucket_name(body: dict[str, Any]) -> str:
+    """The plan's bucket name, its account id reference made moto's account."""
+    return _ACCOUNT_REF.sub(ACCOUNT, body["bucket"])
+
+
+def create_bucket(plan: dict[str, Any], logical_id: str) -> str:
+    """The plan's bucket in moto (once), with the plan's S3 event notifications to its queues."""
+    name = bucket_name(plan["resource"]["aws_s3_bucket"][logical_id])
+    s3 = boto3.client("s3")
+    if name in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        return name
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": boto3.session.Session().region_name})
+    for _, _, notification in resources(plan, "aws_s3_bucket_notification"):
+        if notification["bucket"] != f"${{aws_s3_bucket.{logical_id}.id}}":
+            continue
+        queues = []
+        for queue in notification.get("queue", []):
+            ref = _REF.fullmatch(queue["queue_arn"])
+            assert ref is not None, queue
+            url = create_queue(plan, ref.group(2))
+            arn = boto3.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            rules = [{"Name": "prefix", "Value": queue["filter_prefix"]}] if queue.get("filter_prefix") else []
+            rules += [{"Name": "suffix", "Value": queue["filter_suffix"]}] if queue.get("filter_suffix") else []
+            queues.append({"QueueArn": arn, "Events": queue["events"], "Filter": {"Key": {"FilterRules": rules}}})
+        s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration={"QueueConfigurations": queues})
+    return name

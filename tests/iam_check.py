@@ -19,7 +19,11 @@ Pair = tuple[str, str]
 _REF = re.compile(r"\$\{(data\.)?(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}")
 _SES = re.compile(r"arn:aws:ses:[a-z0-9-]+:\$\{[^}]+\}:(identity|configuration-set)/(.+)")
 _KIND = {"aws_dynamodb_table": "table", "aws_sqs_queue": "queue", "aws_secretsmanager_secret": "secret",
-         "aws_cloudwatch_log_group": "log-group"}
+         "aws_cloudwatch_log_group": "log-group", "aws_s3_bucket": "bucket"}
+# S3 calls -> the action IAM checks (multipart uploads are checked as s3:PutObject)
+_S3_ACTIONS = {"GetObject": "s3:GetObject", "HeadObject": "s3:GetObject", "PutObject": "s3:PutObject",
+               "CreateMultipartUpload": "s3:PutObject", "UploadPart": "s3:PutObject", "CompleteMultipartUpload": "s3:PutObject",
+               "AbortMultipartUpload": "s3:AbortMultipartUpload"}
 
 
 def _resource(plan: dict[str, Any], value: str) -> str:
@@ -33,6 +37,10 @@ def _resource(plan: dict[str, Any], value: str) -> str:
         raise ValueError(f"unknown policy resource {value!r}")
     data, rtype, logical_id, _ = match.groups()
     body = plan["data" if data else "resource"][rtype][logical_id]
+    if rtype == "aws_s3_bucket":
+        from tests.aws import bucket_name
+
+        return f"bucket:{bucket_name(body)}{value[match.end():]}"
     return f"{_KIND[rtype]}:{body['name']}{value[match.end():].replace(':*', '')}"
 
 
@@ -72,6 +80,10 @@ def needs(service: str, operation: str, params: dict[str, Any]) -> set[Pair]:
         domain = params["FromEmailAddress"].rsplit("@", 1)[-1].rstrip(">")
         return {("ses:SendEmail", f"ses:identity/{domain}"),
                 ("ses:SendEmail", f"ses:configuration-set/{params['ConfigurationSetName']}")}
+    if service == "s3" and operation == "ListObjectsV2":
+        return {("s3:ListBucket", f"bucket:{params['Bucket']}")}
+    if service == "s3" and operation in _S3_ACTIONS:  # objects by prefix, as the grants name them
+        return {(_S3_ACTIONS[operation], f"bucket:{params['Bucket']}/{params['Key'].split('/', 1)[0]}/*")}
     if service == "secretsmanager":
         return {(f"secretsmanager:{operation}", f"secret:{_secret_name(params['SecretId'])}")}
     return {(f"{service}:{operation}", "?")}
@@ -94,6 +106,12 @@ REASONS: dict[tuple[str, str, str], str] = {
     ("*", "sqs:DeleteMessage", "queue:*"): "the SQS event source mapping deletes what the consumer handled",
     ("*", "sqs:ChangeMessageVisibility", "queue:*"): "the SQS event source mapping returns failed records",
     ("*", "sqs:GetQueueAttributes", "queue:*"): "the SQS event source mapping reads the queue's settings",
+    ("lead-import", "s3:PutObject", "bucket:*/uploads/*"):
+        "signs the upload policy (POST /imports): the browser's upload acts with the signer's rights; signing makes no call",
+    ("lead-import", "s3:GetObject", "bucket:*/reports/*"):
+        "signs the invalid-row report link (GET /imports/{id}); the download acts with the signer's rights",
+    ("lead-import", "s3:GetObject", "bucket:*/exports/*"):
+        "signs the export's download link (GET /exports/{id}); the download acts with the signer's rights",
 }
 
 

@@ -1,5 +1,9 @@
 """Make moto's costs follow what a request touches, not what the tables and queues hold.
 
+DynamoDB's comparisons (every sort of a scan or query, every key condition) go through
+``DynamoType.cast_value``, a chain of type tests; strings, binaries and booleans are their own value,
+so they are returned first. The value is the same.
+
 SQS: every ReceiveMessage asked, for each message it looked at, for all of the queue's attributes
 (each counting every message) only to read the retention period: quadratic in the queue's depth. Here
 the retention period is read from the queue. The answer is the same.
@@ -20,8 +24,16 @@ from typing import Any
 import moto.dynamodb.models as models
 import moto.sqs.models as sqs_models
 from moto.dynamodb.exceptions import TransactionCanceledException
+from moto.dynamodb.models.dynamo_type import DynamoType
 
 _original = models.DynamoDBBackend.transact_write_items
+_original_cast = DynamoType.cast_value
+_ITS_OWN_VALUE = frozenset({"S", "B", "BOOL"})  # types cast_value returns unchanged
+
+
+@property  # type: ignore[misc]
+def cast_value(self: DynamoType) -> Any:
+    return self.value if self.type in _ITS_OWN_VALUE else _original_cast.fget(self)  # type: ignore[attr-defined]
 _original_retention = sqs_models.SQSBackend.is_message_valid_based_on_retention_period
 
 
@@ -78,8 +90,10 @@ def is_message_valid_based_on_retention_period(self: sqs_models.SQSBackend, queu
 def install() -> None:
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     sqs_models.SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period  # type: ignore[method-assign]
+    DynamoType.cast_value = cast_value  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
     models.DynamoDBBackend.transact_write_items = _original  # type: ignore[method-assign]
     sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _original_retention  # type: ignore[method-assign]
+    DynamoType.cast_value = _original_cast  # type: ignore[method-assign]

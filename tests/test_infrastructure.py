@@ -16,7 +16,8 @@ SPEC_FUNCTIONS = {
     "send-email": (5, 30, 256),
     "verify-email": (3, 15, 256),
     "process-feedback": (10, 10, 128),
-    "lead-import": (2, 60, 512),
+    "lead-import": (2, 29, 512),  # behind the HTTP API: within its fixed 30 s (rule api-timeout)
+    "transfer-worker": (2, 120, 512),  # ours: import and export jobs, a few 1 MiB blocks per invocation
     "api-leads": (10, 10, 256),
     "api-campaigns": (10, 10, 256),
     "api-metrics": (10, 10, 256),
@@ -31,6 +32,7 @@ SPEC_TABLES = {
     "settings": ("key", None, {}),
     "recipients": ("campaignId", "leadId", {"open-index": "openCampaign"}),  # ours: per-campaign send records (README, "Sending")
     "suppression": ("id", None, {}),  # ours: opt-outs, bounces, complaints that outlive lead records (docs/sending.md)
+    "jobs": ("id", None, {"kind-index": "kind"}),  # ours: import and export jobs, listed newest first
 }
 SPEC_ROUTES = {
     "GET /health", "GET /leads", "POST /leads", "POST /leads/import", "GET /leads/{id}", "PUT /leads/{id}",
@@ -38,6 +40,8 @@ SPEC_ROUTES = {
     "PUT /campaigns/{id}", "POST /campaigns/{id}/start", "POST /campaigns/{id}/pause", "POST /campaigns/{id}/abort",
     "GET /templates", "POST /templates", "GET /templates/{id}", "PUT /templates/{id}", "DELETE /templates/{id}",
     "GET /metrics/dashboard", "GET /metrics/campaign/{id}", "GET /unsubscribe", "POST /unsubscribe",
+    # ours: files of any size as jobs (README "Imports and exports")
+    "POST /imports", "GET /imports", "GET /imports/{id}", "POST /exports", "GET /exports", "GET /exports/{id}",
 }
 
 
@@ -99,11 +103,14 @@ def test_work_queues_dead_letter_after_the_spec_receives(synth: Synth, stage: st
 def test_sqs_sources_report_partial_failures_within_reserved_concurrency(synth: Synth) -> None:
     plan = synth.stage("dev")
     mappings = [b for _, _, b in resources(plan, "aws_lambda_event_source_mapping")]
-    assert len(mappings) == 3  # sending, verification, SES feedback
+    assert len(mappings) == 4  # sending, verification, transfers, SES feedback
     for mapping in mappings:
         fn = referenced(plan, mapping["function_name"])
         assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
-        assert mapping["batch_size"] == 10 and mapping["maximum_batching_window_in_seconds"] >= 1
+        if fn["function_name"].endswith("transfer-worker"):  # one job's block per invocation
+            assert (mapping["batch_size"], mapping["maximum_batching_window_in_seconds"]) == (1, 0)
+        else:
+            assert mapping["batch_size"] == 10 and mapping["maximum_batching_window_in_seconds"] >= 1
         assert mapping["scaling_config"]["maximum_concurrency"] <= max(2, fn["reserved_concurrent_executions"])
 
 
@@ -179,7 +186,8 @@ def test_greenfield_creates_ses_wiring_that_admits_only_its_topic(greenfield: Sy
     [destination] = [b for _, _, b in resources(plan, "aws_sesv2_configuration_set_event_destination")]
     assert set(destination["event_destination"]["matching_event_types"]) == {
         "SEND", "BOUNCE", "COMPLAINT", "DELIVERY", "REJECT", "OPEN", "CLICK", "DELIVERY_DELAY"}
-    [queue_policy] = [json.loads(b["policy"]) for _, _, b in resources(plan, "aws_sqs_queue_policy")]
+    [queue_policy] = [json.loads(b["policy"]) for _, _, b in resources(plan, "aws_sqs_queue_policy")
+                      if "sns.amazonaws.com" in b["policy"]]  # the transfers queue admits its bucket's S3 events
     [statement] = queue_policy["Statement"]
     assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
     assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == destination["event_destination"]["sns_destination"]["topic_arn"]

@@ -104,6 +104,8 @@ INFRA_CASES = [
     ("routes-auth", lambda p: first(p, "aws_apigatewayv2_route", lambda r: r["route_key"] == "GET /health").update(authorization_type="JWT", authorizer_id="x"), "public route"),
     ("alarms-cover", lambda p: p["resource"]["aws_cloudwatch_metric_alarm"].pop(next(k for k in p["resource"]["aws_cloudwatch_metric_alarm"] if "send-email-errors" in k)), "no alarm on Errors"),
     ("alarms-cover", lambda p: p["resource"]["aws_cloudwatch_metric_alarm"].pop(next(k for k in p["resource"]["aws_cloudwatch_metric_alarm"] if "sending-dlq" in k)), "ApproximateNumberOfMessagesVisible"),
+    ("api-timeout", lambda p: first(p, "aws_lambda_function", lambda f: f["function_name"].endswith("lead-import")).update(timeout=60),
+     "behind the HTTP API"),
     ("budget-alerts", lambda p: first(p, "aws_budgets_budget")["notification"].pop(), "missing notifications"),
     ("budget-alerts", lambda p: p["resource"].pop("aws_budgets_budget"), "no budget"),
 ]

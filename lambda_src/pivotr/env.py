@@ -83,6 +83,19 @@ class ImportEnv(EnvModel):
     leads_table: str
     suppression_table: str
     verification_queue_url: str
+    jobs_table: str
+    transfers_bucket: str  # uploads, reports and exports (pre-signed links)
+    transfers_queue_url: str  # exports are queued for transfer-worker
+
+
+class TransferEnv(EnvModel):
+    leads_table: str
+    recipients_table: str
+    suppression_table: str
+    jobs_table: str
+    transfers_bucket: str
+    transfers_queue_url: str  # its own queue: "go on with job X"
+    verification_queue_url: str
 
 
 class FeedbackEnv(EnvModel):

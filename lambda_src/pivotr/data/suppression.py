@@ -46,3 +46,16 @@ class SuppressionList(BulkTable):
 
     def add(self, lead_id: str, reason: str, at: str, email: str | None = None, campaign_id: str | None = None) -> None:
         self._client.put_item(**self.entry(lead_id, reason, at, email, campaign_id)["Put"])
+
+    def everything(self) -> dict[str, str]:
+        """Every entry (lead id -> reason), a few 1 MB Scan pages: a large import checks its rows against
+        this instead of reading 100 keys per request. The list holds opt-outs and bounces only, so it
+        stays small next to the leads it suppresses."""
+        found: dict[str, str] = {}
+        args: dict[str, Any] = {"ProjectionExpression": "id, reason"}
+        while True:
+            page = self._table.scan(**args)
+            found |= self.reasons_in(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return found
+            args["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pivotr.domain.leads import STATUSES, SUPPRESSED, email_problem, normalize_email
+from pivotr.domain.leads import STATUSES, SUPPRESSED, email_problem
 from pivotr.errors import invalid
 from pivotr.validation import Field, validate
 
@@ -132,9 +132,11 @@ DEFAULTS = {"pacing": {"minDelaySeconds": 30, "maxDelaySeconds": 120}, "dailyLim
 def _check_sender(values: dict[str, Any], identity_domain: str) -> None:
     if "fromEmail" not in values:
         return
-    values["fromEmail"] = normalize_email(values["fromEmail"])
-    domain = values["fromEmail"].rsplit("@", 1)[-1]
-    identity = identity_domain.lower()
+    from pivotr.domain import emails  # noqa: I001 (the one validator, imported only when a sender arrives)
+
+    values["fromEmail"] = emails.normalized(values["fromEmail"])
+    domain = emails.ascii_form(values["fromEmail"]).rsplit("@", 1)[-1]  # SES identities are ASCII (Punycode)
+    identity = emails.ascii_form("x@" + identity_domain.lower()).rsplit("@", 1)[-1]
     if domain != identity and not domain.endswith("." + identity):
         raise invalid([{"field": "fromEmail", "message": f"must be an address under the verified domain {identity}"}])
 

@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pivotr.domain import templates
+from pivotr.domain import leads, templates
 from pivotr.domain.leads import SUPPRESSED
 from pivotr.domain.rate import SlotBook, WaitReason
 
@@ -326,7 +326,7 @@ def compose(campaign: dict[str, Any], template: dict[str, Any], lead: dict[str, 
         html += f'<p style="font-size:12px;color:#666"><a href="{link}">Unsubscribe</a></p>'
     return Email(
         from_address=formataddr((campaign.get("fromName") or "", campaign["fromEmail"]), charset="utf-8"),
-        to=lead["email"],
+        to=leads.ascii_address(lead["email"]),
         subject=rendered.subject,
         html=html,
         text=text,

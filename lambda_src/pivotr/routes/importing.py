@@ -1,19 +1,24 @@
-"""Route of lead-import: POST /leads/import (CSV or a JSON array)."""
+"""Routes of lead-import: POST /leads/import (small CSV or JSON, answered at once), and the jobs for
+files of any size: POST/GET /imports (an upload to S3, processed by transfer-worker) and POST/GET
+/exports (a CSV built by transfer-worker, downloaded from S3)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from pivotr import pagination
 from pivotr.data.dynamo import BulkTable
 from pivotr.data.queues import Queue
 from pivotr.data.suppression import SuppressionList
-from pivotr.domain import importing
+from pivotr.domain import importing, jobs
+from pivotr.domain.jobs import JobKind
 from pivotr.env import ImportEnv
-from pivotr.errors import unsupported_media_type
-from pivotr.http import create_app, query, raw_body
-from pivotr.resolver import APIGatewayHttpResolver
-from pivotr.routes.common import now
-from pivotr.validation import query_choice
+from pivotr.errors import ApiError, not_found, unsupported_media_type
+from pivotr.http import create_app, json_body, query, raw_body, respond
+from pivotr.resolver import APIGatewayHttpResolver, Response
+from pivotr.routes.common import DEFAULT_LIMIT, MAX_LIMIT, now
+from pivotr.routes.transfers import transfers
+from pivotr.validation import path_id, query_choice, query_int
 
 ACCEPTED = ("text/csv", "application/json")
 UPDATABLE = ("firstName", "lastName", "company", "customAttributes", "tags")  # never status: no un-suppressing
@@ -23,6 +28,7 @@ def build(env: ImportEnv) -> APIGatewayHttpResolver:
     app = create_app()
     table, verification = BulkTable(env.leads_table), Queue(env.verification_queue_url)
     suppression = SuppressionList(env.suppression_table)
+    service = transfers(env)
 
     @app.post("/leads/import")
     def import_leads() -> dict[str, Any]:
@@ -32,8 +38,49 @@ def build(env: ImportEnv) -> APIGatewayHttpResolver:
         q = query(app)
         on_duplicate = query_choice(q, "onDuplicate", frozenset({"skip", "update"})) or "skip"
         verify = query_choice(q, "verify", frozenset({"true", "false"})) == "true"
-        parsed = importing.parse(raw_body(app, limit=importing.MAX_BYTES), content_type, now())
+        try:
+            body = raw_body(app, limit=importing.MAX_BYTES)
+        except ApiError as error:
+            raise importing.too_many_rows() if error.status == 413 else error from None
+        parsed = importing.parse(body, content_type, now())
         return run(parsed, on_duplicate=on_duplicate, verify=verify)
+
+    @app.post("/imports")
+    def new_import() -> Response:
+        has_body = bool(app.current_event.body)
+        return respond(201, service.new_import(jobs.import_options(json_body(app) if has_body else None)))
+
+    @app.post("/exports")
+    def new_export() -> Response:
+        return respond(202, service.new_export(jobs.export_request(json_body(app))))
+
+    @app.get("/imports")
+    def list_imports() -> dict[str, Any]:
+        return recent(JobKind.IMPORT)
+
+    @app.get("/exports")
+    def list_exports() -> dict[str, Any]:
+        return recent(JobKind.EXPORT)
+
+    @app.get("/imports/<id>")
+    def get_import(id: str) -> dict[str, Any]:
+        return one(JobKind.IMPORT, id)
+
+    @app.get("/exports/<id>")
+    def get_export(id: str) -> dict[str, Any]:
+        return one(JobKind.EXPORT, id)
+
+    def recent(kind: JobKind) -> dict[str, Any]:
+        q = query(app)
+        limit = query_int(q, "limit", default=DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
+        items, last = service.jobs.recent(kind, limit, pagination.decode(q.get("nextToken"), f"{kind}s"))
+        return {"items": [jobs.view(job) for job in items], "nextToken": pagination.encode(last, f"{kind}s")}
+
+    def one(kind: JobKind, id_: str) -> dict[str, Any]:
+        job = service.jobs.get({"id": path_id(id_)})
+        if job is None or job["kind"] != kind:
+            raise not_found(f"{kind.capitalize()} job", id_)
+        return service.describe(job)
 
     def run(parsed: importing.ParsedImport, *, on_duplicate: str, verify: bool) -> dict[str, Any]:
         ids = [lead["id"] for lead in parsed.leads]
