@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import import_bench  # noqa: E402
 import send_bench  # noqa: E402
 import startup_cost  # noqa: E402
+import transfer_bench  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 SYNTH_RATIO_GOAL = 0.30
@@ -81,6 +82,7 @@ def main() -> int:
         rows = bench_synth(plan)
         rows += send_bench.run(plan)
         rows += import_bench.run(plan)
+        rows += transfer_bench.run(plan)
         rows += startup_cost.run(plan)
         rows += bench_tests()
     print_table("Pivotr Mailer benchmarks (moto provisioned from the dev plan where AWS is involved)", rows)

@@ -186,6 +186,8 @@ def scenario(functions: Functions, base: str) -> None:
           f"(row {report['invalidRows'][0]['row']}: {report['invalidRows'][0]['reason']}), "
           f"duplicates in file {report['duplicates']['inFile']}")
 
+    import_by_upload(functions, base)
+
     step("Create a template and a campaign for the tag, then start it")
     _, template = call(base, "POST", "/templates", {"name": "Hello", "subject": "Hi {{firstName | there}}",
                                                     "html": "<p>Hello {{firstName}} from {{company | us}}</p>",
@@ -237,6 +239,81 @@ def scenario(functions: Functions, base: str) -> None:
     assert {r[1] for r in rows} >= {"bounced", "complained"} and final["status"] == "completed", (rows, final)
 
 
+def work_in_background(functions: Functions, short_name: str, queue_variable: str) -> None:
+    """`make local`: a consumer polling its queue every second, as Lambda's event source would."""
+    import time
+
+    from tests.handlers.mailer_sim import Clock, LambdaQueue
+
+    clock = Clock(time.time())
+    handler = functions.load(short_name).handler
+    queue = LambdaQueue(functions.env[short_name][queue_variable], handler, clock, timeout=120.0)
+
+    def poll() -> None:
+        while True:
+            clock.now = time.time()
+            with LOCK:
+                busy = queue.step()
+            if not busy:
+                time.sleep(1)
+
+    threading.Thread(target=poll, daemon=True).start()
+
+
+def upload(policy: dict[str, Any], data: bytes) -> int:
+    """What a browser does with an upload policy: a multipart/form-data POST straight to S3."""
+    import urllib.request
+    import uuid
+
+    boundary = uuid.uuid4().hex
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in policy["fields"].items()]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="contacts.csv"\r\n'
+                 "Content-Type: text/csv\r\n\r\n".encode() + data + f"\r\n--{boundary}--\r\n".encode())
+    request = urllib.request.Request(policy["url"], data=b"".join(parts), method="POST",
+                                     headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+    with urllib.request.urlopen(request) as response:
+        return response.status
+
+
+def import_by_upload(functions: Functions, base: str) -> None:
+    """A German CRM export uploaded to S3 through POST /imports; transfer-worker takes it block by block."""
+    from pivotr.domain import jobs
+    from pivotr.services import transfers
+    from tests.handlers.mailer_sim import LambdaQueue
+
+    step("Import a 600-row German Outlook export (Windows-1252, semicolons) as an upload: POST /imports")
+    lines = [f"Kontakt{i};Müller{i};kontakt{i}@beispiel.de;Bäckerei {i % 7}" for i in range(600)]
+    lines[100] = "Ohne;Adresse;keine-adresse;X"
+    data = ("Vorname;Nachname;E-Mail-Adresse;Firma\r\n" + "\r\n".join(lines) + "\r\n").encode("cp1252")
+    status, job = call(base, "POST", "/imports", {"tags": ["messe"], "fileName": "kontakte.csv"})
+    print(f"POST /imports -> {status}: job {job['id']} {job['status']}; upload policy for at most {job['upload']['maxBytes']:,} bytes")
+    print(f"upload to S3 (the browser's multipart POST) -> {upload(job['upload'], data)}")
+    worker = functions.load("transfer-worker")
+    service = worker.worker.service
+    service_read, transfers.BLOCK = service.bucket.read, 4 * 1024  # small blocks, so a small file shows progress
+
+    def slow_read(*args: Any, **kwargs: Any) -> bytes:  # each block takes 40 simulated seconds: three per invocation
+        CLOCK.advance(40)
+        return service_read(*args, **kwargs)
+
+    service.bucket.read = slow_read
+    progress = []
+
+    def report(_: list[dict[str, Any]]) -> None:  # what GET /imports/{id} shows (read directly: the API waits for LOCK)
+        now = jobs.view(service.jobs.get({"id": job["id"]}))
+        progress.append([len(progress) + 1, now["status"], f"{now['progress']['bytesDone']:,} / {now['progress']['bytesTotal']:,}",
+                         now["progress"]["rowsDone"], now["totals"]["imported"]])
+
+    queue = LambdaQueue(functions.env["transfer-worker"]["TRANSFERS_QUEUE_URL"], worker.handler, CLOCK, timeout=120.0, after=report)
+    with LOCK:
+        queue.run(horizon=3_600)
+    print(table(progress, ["invocation", "status", "bytes done", "rows done", "imported"]))
+    _, done = call(base, "GET", f"/imports/{job['id']}")
+    print(f"GET /imports/{job['id']} -> {done['status']}: {done['totals']}; e-mail column {done['emailColumn']}; "
+          f"invalid row {done['invalidRows'][0]['row']}: {done['invalidRows'][0]['reason']}; report link: {'download' in done}")
+    assert done["status"] == "completed" and done["totals"]["imported"] == 599, done
+
+
 def main() -> int:
     if not PLAN.exists():
         print(f"{PLAN} is missing: run `make synth` first", file=sys.stderr)
@@ -250,7 +327,10 @@ def main() -> int:
     if "--serve" in sys.argv:
         print(f"\nAPI up (auth off locally). Try:\n  curl -s {base}/health\n  curl -s -X POST {base}/leads "
               f"-H 'content-type: application/json' -d '{{\"email\": \"jane@example.com\", \"firstName\": \"Jane\"}}'\n"
+              f"  curl -s -X POST {base}/imports   (then POST the file to upload.url with upload.fields, as a browser form;\n"
+              "  transfer-worker takes the upload's S3 event within a second; GET /imports/{id} shows its progress)\n"
               "Ctrl-C to stop.")
+        work_in_background(functions, "transfer-worker", "TRANSFERS_QUEUE_URL")
         try:
             threading.Event().wait()
         except KeyboardInterrupt:

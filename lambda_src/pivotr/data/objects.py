@@ -25,8 +25,8 @@ class Bucket:
 
     @cached_property
     def _client(self):
-        # SigV4 and virtual-host addressing: what a browser's POST and a download link need
-        return boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
+        # SigV4: what a browser's POST policy and a download link need in every region
+        return boto3.client("s3", config=Config(signature_version="s3v4"))
 
     def upload_policy(self, key: str, content_type: str, max_bytes: int) -> dict[str, Any]:
         """A pre-signed POST (``url`` and form ``fields``) for exactly ``key``: this content type, 1 byte

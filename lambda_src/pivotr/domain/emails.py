@@ -29,7 +29,7 @@ from pivotr.domain.leads import normalize_email
 # The same options on every path: no DNS at request time; local parts ASCII (SES has no SMTPUTF8);
 # strict: RFC 5321's 64-character local part (SES refuses longer ones).
 OPTIONS: dict[str, Any] = {"check_deliverability": False, "allow_smtputf8": False, "strict": True}
-DOMAIN_CACHE = 4_096  # distinct domains remembered per process
+DOMAIN_CACHE = 16_384  # distinct domains remembered per process (a few MB; B2B files have a domain per company)
 
 # The submodule, not the function the package exports under the same name.
 _library = importlib.import_module("email_validator.validate_email")
