@@ -26,29 +26,34 @@ import startup_cost  # noqa: E402
 import transfer_bench  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+CLEAN_ENV = dict(os.environ)  # before the benches set AWS and table variables for their handlers
 SYNTH_RATIO_GOAL = 0.30
 
 
 def timed(command: list[str], **extra_env: str) -> float:
     """Wall-clock seconds of one whole process."""
-    env = {**os.environ, **extra_env}
+    env = {**CLEAN_ENV, **extra_env}  # what a developer's shell has, never a bench's leftovers
     env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}"
     started = time.perf_counter()
     subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - started
 
 
-def bench_synth(keep: Path) -> list[tuple[str, str]]:
+def bench_synth(keep: Path, on_plan=lambda plan: None) -> list[tuple[str, str]]:
+    """Synth timed against the ordinary approach; ``on_plan(dir)`` gets the first synthesized plan (the
+    stand-in starts on it while the counted pairs run: both commands of a pair share that load)."""
     fast: list[float] = []
     ordinary: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(RUNS + 1):  # the first pair warms caches and is not counted
             f = timed([sys.executable, "main.py"], CDKTF_OUTDIR=f"{tmp}/fast-{run}")
+            if run == 0:
+                shutil.copytree(f"{tmp}/fast-0", keep)
+                on_plan(keep)
             o = timed([sys.executable, "bench/ordinary_app.py", f"{tmp}/ordinary-{run}"])
             if run:
                 fast.append(f)
                 ordinary.append(o)
-        shutil.copytree(f"{tmp}/fast-{RUNS}", keep)
     fast_median, ordinary_median = statistics.median(fast), statistics.median(ordinary)
     ratio = fast_median / ordinary_median
     verdict = "meets" if ratio <= SYNTH_RATIO_GOAL else "MISSES"
@@ -79,10 +84,13 @@ def main() -> int:
           f"synth: {RUNS} counted runs each after one warm-up, medians; the rest: one run each")
     with tempfile.TemporaryDirectory() as tmp:
         plan = Path(tmp) / "cdktf.out"
-        rows = bench_synth(plan)
+        started: list[object] = []  # 100,000 recipients, on the second core from the first synth on
+        rows = bench_synth(plan, on_plan=lambda keep: started.append(send_bench.start_stand_ins(keep)))
+        stand_in = started[0]
         rows += send_bench.run(plan)
-        rows += import_bench.run(plan)
         rows += transfer_bench.run(plan)
+        rows += send_bench.stand_in_rows(stand_in)  # joined before anything timed by the wall clock
+        rows += import_bench.run(plan)
         rows += startup_cost.run(plan)
         rows += bench_tests()
     print_table("Pivotr Mailer benchmarks (moto provisioned from the dev plan where AWS is involved)", rows)

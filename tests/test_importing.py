@@ -183,3 +183,12 @@ def test_a_header_with_no_e_mail_column_and_no_addresses_names_the_headers() -> 
 ])
 def test_whole_records_ends_at_a_newline_outside_quotes(block: bytes, at_end: bool, whole: int) -> None:
     assert importing.whole_records(block, at_end) == whole
+
+
+def test_a_file_with_huge_headers_and_thousands_of_columns_keeps_a_small_layout() -> None:
+    # Given a header of 5,000 columns, one of them 100,000 characters long, and the e-mail in column 3
+    header = ["x" * 100_000, "b", "E-Mail"] + [f"c{i}" for i in range(4_997)]
+    result = parse(",".join(header) + "\n" + ",".join(["1", "2", "a@example.com"] + ["v"] * 4_997) + "\n")
+    # Then the lead is read, and the layout a job would store stays far below DynamoDB's 400 KB item
+    assert [lead["email"] for lead in result.leads] == ["a@example.com"]
+    assert result.layout is not None and len(json.dumps(result.layout.to_json())) < 40_000

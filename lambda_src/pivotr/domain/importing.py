@@ -21,6 +21,9 @@ MAX_BYTES = 1024 * 1024  # bytes
 MAX_ROWS = 10_000  # data rows
 MAX_REPORTED = 100  # invalid rows listed in a response (the count is always complete)
 MAX_CELL = 1_000  # characters kept per cell
+MAX_COLUMNS = 200  # columns read per row; the rest are ignored (a job keeps its layout in a 400 KB item)
+MAX_HEADER = 100  # characters of a header kept in the layout and the report
+MAX_REASON = 200  # characters of an invalid row's reason
 SAMPLE_ROWS = 50  # rows looked at to find the e-mail column when no header names it
 GUESS_SHARE = 0.5  # of a column's non-empty sampled cells that must be addresses for it to be chosen
 
@@ -166,7 +169,7 @@ def _is_address(value: str) -> bool:
 
 def _address_column(rows: list[list[str]]) -> int | None:
     """The column whose sampled non-empty cells are mostly e-mail addresses (the most such cells wins)."""
-    width = max((len(cells) for cells in rows), default=0)
+    width = min(MAX_COLUMNS, max((len(cells) for cells in rows), default=0))
     best, best_count = None, 0
     for column in range(width):
         values = [cells[column] for cells in rows if column < len(cells) and cells[column].strip()]
@@ -211,7 +214,7 @@ def layout(delimiter: str, first_rows: list[list[str]]) -> Layout:
     is no header; else the column whose values are addresses is the e-mail column."""
     if not first_rows:
         raise LayoutError("the file is empty")
-    header = [h.strip() for h in first_rows[0]]
+    header = [h.strip()[:MAX_HEADER] for h in first_rows[0][:MAX_COLUMNS]]
     fields = [field_for(h) or f"custom:{attribute_name(h, i)}" for i, h in enumerate(header)]
     for i, name in enumerate(fields):  # the first column of a kind is the field; later ones are kept as custom
         if not name.startswith("custom:") and name in fields[:i]:
@@ -222,13 +225,14 @@ def layout(delimiter: str, first_rows: list[list[str]]) -> Layout:
         column = _address_column(first_rows)
         if column is None:
             column = next(i for i, h in enumerate(header) if _is_address(h))
-        plain = [f"custom:column{i + 1}" for i in range(len(header))]
+        plain = [f"custom:column{i + 1}" for i in range(max(len(header), column + 1))]
         plain[column] = "email"
         return Layout(delimiter, tuple(plain), False, column, "values")
     column = _address_column(first_rows[1:])
     if column is None:
         raise LayoutError(f"no e-mail column: no header names one and no column holds e-mail addresses; "
                           f"the headers are: {', '.join(header)[:300]}")
+    fields += [f"custom:column{i + 1}" for i in range(len(fields), column + 1)]  # a column past the header
     fields[column] = "email"
     return Layout(delimiter, tuple(fields), True, column, "values", tuple(header))
 
@@ -236,7 +240,7 @@ def layout(delimiter: str, first_rows: list[list[str]]) -> Layout:
 def record(layout_: Layout, cells: list[str]) -> dict[str, str]:
     """One row's cells by lead field (the first non-empty cell of a field wins)."""
     result: dict[str, str] = {}
-    for index, value in enumerate(cells):
+    for index, value in enumerate(cells[:MAX_COLUMNS]):
         name = layout_.field(index)
         if name not in result or not result[name]:
             result[name] = value
@@ -315,7 +319,7 @@ def candidate(number: int, record_: dict[str, str], now: str) -> dict[str, Any] 
     try:
         email = normalized(raw)
     except EmailNotValidError as error:
-        return InvalidRow(number, raw[:254], str(error))
+        return InvalidRow(number, raw[:254], str(error)[:MAX_REASON])
     return {**to_lead(record_, now), "id": lead_id(email), "email": email}
 
 
