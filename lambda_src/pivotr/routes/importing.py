@@ -4,7 +4,8 @@ files of any size: POST/GET /imports (an upload to S3, processed by transfer-wor
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import TYPE_CHECKING, Any
 
 from pivotr import pagination
 from pivotr.data.dynamo import BulkTable
@@ -17,8 +18,10 @@ from pivotr.errors import ApiError, not_found, unsupported_media_type
 from pivotr.http import create_app, json_body, query, raw_body, respond
 from pivotr.resolver import APIGatewayHttpResolver, Response
 from pivotr.routes.common import DEFAULT_LIMIT, MAX_LIMIT, now
-from pivotr.routes.transfers import transfers
 from pivotr.validation import path_id, query_choice, query_int
+
+if TYPE_CHECKING:
+    from pivotr.services.transfers import Transfers
 
 ACCEPTED = ("text/csv", "application/json")
 UPDATABLE = ("firstName", "lastName", "company", "customAttributes", "tags")  # never status: no un-suppressing
@@ -28,7 +31,14 @@ def build(env: ImportEnv) -> APIGatewayHttpResolver:
     app = create_app()
     table, verification = BulkTable(env.leads_table), Queue(env.verification_queue_url)
     suppression = SuppressionList(env.suppression_table)
-    service = transfers(env)
+
+    @functools.cache
+    def jobs_service() -> Transfers:
+        """The jobs service, imported on the first /imports or /exports request: a cold start of
+        POST /leads/import (the synchronous path) does not pay for it."""
+        from pivotr.routes.transfers import transfers
+
+        return transfers(env)
 
     @app.post("/leads/import")
     def import_leads() -> dict[str, Any]:
@@ -48,11 +58,11 @@ def build(env: ImportEnv) -> APIGatewayHttpResolver:
     @app.post("/imports")
     def new_import() -> Response:
         has_body = bool(app.current_event.body)
-        return respond(201, service.new_import(jobs.import_options(json_body(app) if has_body else None)))
+        return respond(201, jobs_service().new_import(jobs.import_options(json_body(app) if has_body else None)))
 
     @app.post("/exports")
     def new_export() -> Response:
-        return respond(202, service.new_export(jobs.export_request(json_body(app))))
+        return respond(202, jobs_service().new_export(jobs.export_request(json_body(app))))
 
     @app.get("/imports")
     def list_imports() -> dict[str, Any]:
@@ -73,10 +83,11 @@ def build(env: ImportEnv) -> APIGatewayHttpResolver:
     def recent(kind: JobKind) -> dict[str, Any]:
         q = query(app)
         limit = query_int(q, "limit", default=DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
-        items, last = service.jobs.recent(kind, limit, pagination.decode(q.get("nextToken"), f"{kind}s"))
+        items, last = jobs_service().jobs.recent(kind, limit, pagination.decode(q.get("nextToken"), f"{kind}s"))
         return {"items": [jobs.view(job) for job in items], "nextToken": pagination.encode(last, f"{kind}s")}
 
     def one(kind: JobKind, id_: str) -> dict[str, Any]:
+        service = jobs_service()
         job = service.jobs.get({"id": path_id(id_)})
         if job is None or job["kind"] != kind:
             raise not_found(f"{kind.capitalize()} job", id_)
