@@ -87,13 +87,22 @@ def is_message_valid_based_on_retention_period(self: sqs_models.SQSBackend, queu
     return retention_seconds + message.sent_timestamp / 1000 > sqs_models.unix_time()  # the name the clock patches
 
 
+_installed = [0]  # nesting depth: a test that installs and uninstalls inside the session's install leaves it on
+
+
 def install() -> None:
+    _installed[0] += 1
+    if _installed[0] > 1:
+        return
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     sqs_models.SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period  # type: ignore[method-assign]
     DynamoType.cast_value = cast_value  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
+    _installed[0] -= 1
+    if _installed[0] > 0:
+        return
     models.DynamoDBBackend.transact_write_items = _original  # type: ignore[method-assign]
     sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _original_retention  # type: ignore[method-assign]
     DynamoType.cast_value = _original_cast  # type: ignore[method-assign]

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import moto.dynamodb.models as models
 import pytest
 from moto import mock_aws
 
@@ -91,3 +92,17 @@ def test_a_transaction_writes_or_cancels_the_same_with_and_without_the_speed_pat
     # Then it writes both items or neither, with the same cancellation reasons
     assert plain == patched
     assert (plain[0] is None) == condition_holds
+
+
+def test_an_inner_install_and_uninstall_leaves_the_outer_install_on() -> None:
+    # Given the speed patch installed for the session (tests/handlers/conftest.py does that)
+    moto_speed.install()
+    try:
+        # When a test installs and uninstalls it again (as the tests above do)
+        moto_speed.install()
+        moto_speed.uninstall()
+        # Then the session's install is still on: without it moto copies every table per transaction
+        assert models.DynamoDBBackend.transact_write_items is moto_speed.transact_write_items
+    finally:
+        moto_speed.uninstall()
+    assert models.DynamoDBBackend.transact_write_items is moto_speed._original
