@@ -28,7 +28,6 @@ class Jobs:
         self.api, self.clock = api, clock
         self.worker = handler_module("transfer-worker")
         service = self.worker.worker.service
-        service.clock = clock
         monkeypatch.setattr(transfers, "BLOCK", block)  # small blocks: a small file spans many
         self.reads = 0
         read = service.bucket.read

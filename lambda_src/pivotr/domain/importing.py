@@ -21,6 +21,7 @@ MAX_BYTES = 1024 * 1024  # bytes
 MAX_ROWS = 10_000  # data rows
 MAX_REPORTED = 100  # invalid rows listed in a response (the count is always complete)
 MAX_CELL = 1_000  # characters kept per cell
+UPDATABLE = ("firstName", "lastName", "company", "customAttributes", "tags")  # what onDuplicate=update sets: never the status
 MAX_COLUMNS = 200  # columns read per row; the rest are ignored (a job keeps its layout in a 400 KB item)
 MAX_HEADER = 100  # characters of a header kept in the layout and the report
 MAX_REASON = 200  # characters of an invalid row's reason

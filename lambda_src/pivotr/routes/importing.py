@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from pivotr.services.transfers import Transfers
 
 ACCEPTED = ("text/csv", "application/json")
-UPDATABLE = ("firstName", "lastName", "company", "customAttributes", "tags")  # never status: no un-suppressing
 
 
 def build(env: ImportEnv) -> APIGatewayHttpResolver:
@@ -102,7 +101,7 @@ def build(env: ImportEnv) -> APIGatewayHttpResolver:
         table.put_all(created)
         updated = 0
         if on_duplicate == "update":
-            changes = [(lead["id"], {k: lead[k] for k in (*UPDATABLE, "updatedAt") if k in lead})
+            changes = [(lead["id"], {k: lead[k] for k in (*importing.UPDATABLE, "updatedAt") if k in lead})
                        for lead in parsed.leads if lead["id"] in existing]
             updated = len(changes) - len(table.update_all(changes))
         queued = verification.send_all([{"leadId": lead["id"]} for lead in created if lead["id"] not in suppressed]) if verify else 0

@@ -15,7 +15,6 @@ the part number and page cursor are checkpointed together, so a retried part rep
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,7 +38,6 @@ BLOCK = 1024 * 1024  # bytes read per range request: about 10,000 CRM rows
 SAFETY_MS = 30_000  # stop taking blocks with less than this left (a block takes a few seconds at most)
 EXPORT_PAGE = 1_000  # items per DynamoDB page of an export
 UPLOAD_PREFIX, REPORT_PREFIX, EXPORT_PREFIX = "uploads/", "reports/", "exports/"
-UPDATABLE = ("firstName", "lastName", "company", "customAttributes", "tags")  # never status: no un-suppressing
 REPORT_COLUMNS = ("row", "value", "reason")
 
 
@@ -67,7 +65,6 @@ class Transfers:
     verification: Queue
     work: Queue  # this worker's own queue: "go on with job X"
     recipients: Table | None = None  # exports of a campaign's recipients
-    clock: Callable[[], float] = time.time
 
     # -- API side ---------------------------------------------------------------------------------
     def new_import(self, options: dict[str, Any]) -> dict[str, Any]:
@@ -220,7 +217,7 @@ class Transfers:
             else:
                 existing += 1
                 if options["onDuplicate"] == OnDuplicate.UPDATE:
-                    values = {k: lead[k] for k in (*UPDATABLE, "updatedAt") if k in lead}
+                    values = {k: lead[k] for k in (*importing.UPDATABLE, "updatedAt") if k in lead}
                     values["tags"] = sorted(set(lead["tags"]) | set(options["tags"]))
                     changes.append((id_, values))
         self.leads.put_all(created)
