@@ -7,6 +7,7 @@ from typing import Any
 
 from pivotr.domain.exports import ExportKind
 from pivotr.domain.leads import STATUSES
+from pivotr.errors import invalid
 from pivotr.validation import Field, validate
 
 MAX_REPORTED = 100  # invalid and duplicate rows kept on the job (the counts and the CSV report are complete)
@@ -52,8 +53,6 @@ def import_options(body: Any) -> dict[str, Any]:
 
 
 def export_request(body: Any) -> dict[str, Any]:
-    from pivotr.errors import invalid
-
     values = validate(body, EXPORT_FIELDS)
     if values["kind"] == ExportKind.RECIPIENTS and not values.get("campaignId"):
         raise invalid([{"field": "campaignId", "message": "is required for an export of recipients"}])

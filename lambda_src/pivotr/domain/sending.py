@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from pivotr.domain import leads, templates
 from pivotr.domain.leads import SUPPRESSED
 from pivotr.domain.rate import SlotBook, WaitReason
+from pivotr.timestamps import iso
 
 HORIZON = 900  # seconds: SQS's longest message delay, so a tick plans at most this far ahead
 RELEASE_MAX = 500  # sends released per tick: bounded work inside send-email's 30 s
@@ -141,10 +142,6 @@ def read_message(body: str) -> Tick | Order | None:
 def tick_message(campaign_id: str, run_id: str, tick: int) -> dict[str, Any]:
     """The sending-queue message that runs a dispatch tick."""
     return Tick(campaign_id, run_id, tick).body()
-
-
-def iso(at: float) -> str:
-    return datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def log_entry(campaign_id: str, lead_id: str | None, event: str, at: float, **detail: Any) -> dict[str, Any]:

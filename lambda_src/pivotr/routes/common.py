@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
 from typing import Any
 
 from pivotr import pagination
 from pivotr.data.dynamo import Table
+from pivotr.timestamps import now  # noqa: F401 (routes take it from here)
 from pivotr.validation import query_int
 
 DEFAULT_LIMIT = 25  # items per page
 MAX_LIMIT = 100
-
-
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def new_id(prefix: str) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -31,6 +30,7 @@ from pivotr.data.suppression import SuppressionList
 from pivotr.domain import exports, importing, jobs
 from pivotr.domain.exports import ExportKind
 from pivotr.domain.jobs import JobKind, JobStatus, OnDuplicate
+from pivotr.timestamps import now
 
 logger = Logger()
 
@@ -39,10 +39,6 @@ SAFETY_MS = 30_000  # stop taking blocks with less than this left (a block takes
 EXPORT_PAGE = 1_000  # items per DynamoDB page of an export
 UPLOAD_PREFIX, REPORT_PREFIX, EXPORT_PREFIX = "uploads/", "reports/", "exports/"
 REPORT_COLUMNS = ("row", "value", "reason")
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def upload_key(job_id: str) -> str:
@@ -69,7 +65,7 @@ class Transfers:
     # -- API side ---------------------------------------------------------------------------------
     def new_import(self, options: dict[str, Any]) -> dict[str, Any]:
         job_id = f"im_{uuid.uuid4().hex}"
-        at = now_iso()
+        at = now()
         job = {"id": job_id, "kind": JobKind.IMPORT.value, "status": JobStatus.WAITING.value, "options": options,
                "createdAt": at, "updatedAt": at, "step": 0, "offset": 0, "rowNumber": 0, "totals": {}}
         self.jobs.create(job)
@@ -78,7 +74,7 @@ class Transfers:
 
     def new_export(self, request: dict[str, Any]) -> dict[str, Any]:
         job_id = f"ex_{uuid.uuid4().hex}"
-        at = now_iso()
+        at = now()
         job = {"id": job_id, "kind": JobKind.EXPORT.value, "status": JobStatus.PROCESSING.value, "export": request,
                "createdAt": at, "updatedAt": at, "step": 0, "rows": 0, "parts": []}
         self.jobs.create(job)
@@ -100,11 +96,11 @@ class Transfers:
         if job_id is None:
             logger.warning("object outside uploads/ ignored", extra={"key": key})
             return False
-        job = self.jobs.begin(job_id, {"bytesTotal": size, "etag": etag, "key": key, "updatedAt": now_iso()})
+        job = self.jobs.begin(job_id, {"bytesTotal": size, "etag": etag, "key": key, "updatedAt": now()})
         if job is None:
             current = self.jobs.get({"id": job_id})
             if current is not None and current["status"] == JobStatus.PROCESSING and current.get("etag") == etag:
-                return self.go_on(job_id, remaining_ms)  # this event again (its first invocation died): resume
+                return self._run(current, remaining_ms)  # this event again (its first invocation died): resume
             logger.info("upload event for a job that is not waiting; ignored", extra={"jobId": job_id})
             return False
         if size == 0:
@@ -113,12 +109,17 @@ class Transfers:
         if size > importing.UPLOAD_MAX_BYTES:
             self._fail(job, f"the file is {size:,} bytes; the most an import takes is {importing.UPLOAD_MAX_BYTES:,}")
             return False
-        return self.go_on(job_id, remaining_ms)
+        return self._run(job, remaining_ms)
 
     def go_on(self, job_id: str, remaining_ms: Callable[[], int]) -> bool:
+        """Go on with job X: its next blocks or parts, as long as the invocation has time."""
         job = self.jobs.get({"id": job_id})
         if job is None or job["status"] != JobStatus.PROCESSING:
             return False
+        return self._run(job, remaining_ms)
+
+    def _run(self, job: dict[str, Any], remaining_ms: Callable[[], int]) -> bool:
+        job_id = job["id"]
         run = self._import_block if job["kind"] == JobKind.IMPORT else self._export_part
         suppressed: dict[str, str] | None = None
         try:
@@ -141,8 +142,8 @@ class Transfers:
 
     def _fail(self, job: dict[str, Any], reason: str) -> None:
         logger.warning("job failed", extra={"jobId": job["id"], "reason": reason})
-        self.jobs.checkpoint(job, {"status": JobStatus.FAILED.value, "reason": reason, "updatedAt": now_iso(),
-                                   "finishedAt": now_iso()})
+        self.jobs.checkpoint(job, {"status": JobStatus.FAILED.value, "reason": reason, "updatedAt": now(),
+                                   "finishedAt": now()})
 
     # -- imports ----------------------------------------------------------------------------------
     def _read_records(self, job: dict[str, Any]) -> tuple[bytes, int, int]:
@@ -179,19 +180,19 @@ class Transfers:
         totals = {k: job["totals"].get(k, 0) + counts.get(k, 0) for k in jobs.TOTALS}
         values: dict[str, Any] = {
             "offset": int(job["offset"]) + end, "rowNumber": first - 1 + records, "totals": totals, "encoding": encoding,
-            "layout": layout.to_json(), "updatedAt": now_iso(),
+            "layout": layout.to_json(), "updatedAt": now(),
             "invalidRows": (job.get("invalidRows", []) + [{"row": r.row, "value": r.value, "reason": r.reason}
                                                           for r in invalid])[:jobs.MAX_REPORTED],
             "duplicateRows": (job.get("duplicateRows", []) + duplicates)[:jobs.MAX_REPORTED],
         }
         if values["offset"] >= int(job["bytesTotal"]):
             values |= self._finish_report(job["id"], totals["invalid"])
-            values |= {"status": JobStatus.COMPLETED.value, "finishedAt": now_iso()}
+            values |= {"status": JobStatus.COMPLETED.value, "finishedAt": now()}
         return self.jobs.checkpoint(job, values)
 
     def _import_rows(self, job: dict[str, Any], layout: importing.Layout, rows: list[tuple[int, list[str]]],
                      suppressed: dict[str, str]) -> tuple[dict[str, int], list[importing.InvalidRow], list[dict[str, Any]]]:
-        options, at = job["options"], now_iso()
+        options, at = job["options"], now()
         invalid: list[importing.InvalidRow] = []
         duplicates: list[dict[str, Any]] = []
         found: dict[str, tuple[int, dict[str, Any]]] = {}  # lead id -> (row, lead), first row of the block
@@ -263,10 +264,10 @@ class Transfers:
                 break
         etags = [*job["parts"], self.bucket.put_part(key, upload_id, len(job["parts"]) + 1, text.encode("utf-8"))]
         values: dict[str, Any] = {"uploadId": upload_id, "parts": etags, "rows": int(job["rows"]) + rows,
-                                  "updatedAt": now_iso()}
+                                  "updatedAt": now()}
         if cursor is None:
             self.bucket.finish_multipart(key, upload_id, etags)
-            values |= {"status": JobStatus.COMPLETED.value, "finishedAt": now_iso(), "resultKey": key,
+            values |= {"status": JobStatus.COMPLETED.value, "finishedAt": now(), "resultKey": key,
                        "resultRows": values["rows"]}
             values.pop("cursor", None)
         else:
