@@ -84,7 +84,7 @@ class MailerStack(AwsStack):
         transfer_bucket.notify_uploads(transfer_work)
 
         # Mail and secrets
-        ses = Ses(self, "ses", config=config.ses, naming=naming, region=config.region)
+        ses = Ses(self, "ses", config=config.ses, naming=naming, region=config.region, account=self.account_id)
         verifier_key = Secret(self, "secret-verifier", short_name="verifier-api-key",
                               secret_name=naming.name("verifier-api-key"),
                               description="MyEmailVerifier API key (value set outside Terraform)")
@@ -190,15 +190,16 @@ class MailerStack(AwsStack):
             fn.seal()
 
         # Monitoring and cost
-        monitoring = Monitoring(self, "monitoring", naming=naming, alarm_email=config.alarm_email, region=config.region)
+        monitoring = Monitoring(self, "monitoring", naming=naming, alarm_email=config.alarm_email, region=config.region,
+                                account=self.account_id)
         for fn in fns.values():
             monitoring.alarm(f"{fn.props.name}-errors", fn.metric_errors(), threshold=10,
                              comparison="GreaterThanThreshold", description=f"{fn.function_name}: more than 10 errors in 5 minutes")
             monitoring.alarm(f"{fn.props.name}-duration", fn.metric_duration(), threshold=0.8 * fn.props.timeout * 1000,
                              comparison="GreaterThanThreshold",
                              description=f"{fn.function_name}: average duration above 80 % of its {fn.props.timeout} s timeout")
-            monitoring.alarm(f"{fn.props.name}-async-dlq", fn.async_dlq_ref.metric_visible_messages(), threshold=0,
-                             comparison="GreaterThanThreshold", description=f"{fn.function_name}: failed async invocations")
+            monitoring.alarm_dlq(f"{fn.props.name}-async-dlq", fn.async_dlq_ref.metric_visible_messages(),
+                                 description=f"{fn.function_name}: failed async invocations")
         for t in tables:
             monitoring.alarm(f"{t.props.name}-throttles", t.metric_throttle_events(), threshold=0,
                              comparison="GreaterThanThreshold", description=f"{t.table_name}: throttled requests")
@@ -207,8 +208,8 @@ class MailerStack(AwsStack):
             monitoring.alarm(f"{q.short_name}-age", q.metric_age_of_oldest_message(), threshold=3600,
                              comparison="GreaterThanThreshold", description=f"{q.queue_name}: a message waited over an hour")
             if q.dlq is not None:
-                monitoring.alarm(f"{q.short_name}-dlq", q.dlq.metric_visible_messages(), threshold=0,
-                                 comparison="GreaterThanThreshold", description=f"{q.queue_name}: messages in the DLQ")
+                monitoring.alarm_dlq(f"{q.short_name}-dlq", q.dlq.metric_visible_messages(),
+                                     description=f"{q.queue_name}: messages in the DLQ")
         monitoring.alarm("api-5xx", api.metric_server_errors(), threshold=0, comparison="GreaterThanThreshold",
                          description="HTTP API answered 5xx")
         monitoring.alarm_ses_reputation()
@@ -269,8 +270,10 @@ def main(environ: Mapping[str, str]) -> int:
 def report(outdir: Path) -> int:
     """One line per stack, then every rule finding; non-zero when a rule fails."""
     findings: list[rules.Finding] = []
+    plans = []
     for stack_file in sorted(outdir.glob("stacks/*/cdk.tf.json")):
         plan = json.loads(stack_file.read_text())
+        plans.append(plan)
         resources = sum(len(items) for items in plan.get("resource", {}).values())
         backend = next(iter(plan.get("terraform", {}).get("backend", {"none": {}})))
         stack_findings = rules.run(plan)
@@ -279,6 +282,7 @@ def report(outdir: Path) -> int:
             f"{stack_file.parent.name}: {resources} resources, {len(plan.get('output', {}))} outputs, "
             f"{backend} state, {len(stack_findings)} rule findings"
         )
+    findings += rules.run_across(plans)
     for finding in findings:
         print(f"rule failed: {finding}", file=sys.stderr)
     return 1 if findings else 0

@@ -26,24 +26,36 @@ VALID_LOG_RETENTION_DAYS = frozenset(
 )
 
 
+# What each stage's configuration set publishes to its feedback queue (process-feedback needs at
+# least SEND, BOUNCE and COMPLAINT).
+SES_EVENT_TYPES = ("SEND", "BOUNCE", "COMPLAINT", "DELIVERY", "REJECT", "OPEN", "CLICK", "DELIVERY_DELAY")
+
+
 class ConfigError(ValueError):
     """A configuration value is missing or invalid; the message names the variable."""
 
 
 @dataclass(frozen=True)
 class SesConfig:
-    """Where mail goes out and feedback comes back.
+    """Where mail goes out and feedback comes back, for one stage.
 
-    By default these name resources the owner already has; with ``create`` the
-    stack creates the identity, configuration set, topic and feedback queue.
+    Each stage has its own configuration set, event destination and feedback queue, so the
+    events of one stage never reach another's process-feedback. With ``create`` (dev and
+    staging by default) the stack creates them; without it (prod by default) they name the
+    owner's existing resources, which ``make preflight`` checks. The domain identity is
+    account-wide: at most one stage per account and region creates it (``create_identity``).
     """
 
     identity_domain: str = "pivotr.example.com"  # domain verified in SES
     from_email: str = "outreach@pivotr.example.com"
     configuration_set: str = "pivotr-mailer"
     feedback_queue_url: str = ""  # existing SES -> SNS -> SQS queue; "" means derive from name
-    create: bool = False  # greenfield switch
-    route53_zone_id: str = ""  # when set with ``create``: DKIM, SPF and DMARC records
+    create: bool = False  # the stack creates this stage's configuration set, topic and feedback queue
+    create_identity: bool = False  # the stack creates the domain identity (one stage per account)
+    route53_zone_id: str = ""  # when set with ``create_identity``: DKIM, SPF and DMARC records
+    # While the account is in the SES sandbox, SES also authorizes each recipient's identity, so
+    # the send grant then covers every identity of the account (for this From address only).
+    sandbox: bool = True
     # Share of the account's SES maximum send rate and 24-hour quota this stage's campaigns may use
     # together (the rest absorbs delivery jitter and other senders on the account; lower it when
     # stages or other applications share the account).
@@ -88,20 +100,38 @@ class AppConfig:
     stages: tuple[StageConfig, ...]
     state: StateBackend
 
+    def __post_init__(self) -> None:
+        _validate_shared(self.stages)
+
     def stage(self, name: str) -> StageConfig:
         return next(s for s in self.stages if s.stage == name)
+
+    def neighbours(self, name: str) -> tuple[StageConfig, ...]:
+        """The stages that may share an account and region with ``name`` (itself included): an
+        account id left empty could be any account, so it is assumed shared."""
+        this = self.stage(name)
+        return tuple(s for s in self.stages if shares_account(s, this))
+
+
+def shares_account(a: StageConfig, b: StageConfig) -> bool:
+    return a.region == b.region and (not a.account_id or not b.account_id or a.account_id == b.account_id)
 
 
 def _defaults() -> dict[Stage, StageConfig]:
     return {
-        "dev": StageConfig(stage="dev", log_retention_days=14, monthly_budget_usd=25, api_auth="cognito"),
-        "staging": StageConfig(stage="staging", log_retention_days=30, monthly_budget_usd=50),
+        # dev and staging create their own SES configuration set and feedback queue; prod sends
+        # through the owner's existing ones (the seeds' AWS_SES_CONFIGURATION_SET / AWS_SQS_QUEUE_URL).
+        "dev": StageConfig(stage="dev", log_retention_days=14, monthly_budget_usd=25, api_auth="cognito",
+                           ses=SesConfig(configuration_set="pivotr-mailer-dev", create=True)),
+        "staging": StageConfig(stage="staging", log_retention_days=30, monthly_budget_usd=50,
+                               ses=SesConfig(configuration_set="pivotr-mailer-staging", create=True)),
         "prod": StageConfig(
             stage="prod",
             log_retention_days=365,
             monthly_budget_usd=200,
             cors_origins=("https://app.pivotr.example.com",),
             protect_data=True,
+            ses=SesConfig(configuration_set="pivotr-mailer", create=False, sandbox=False),
         ),
     }
 
@@ -109,14 +139,17 @@ def _defaults() -> dict[Stage, StageConfig]:
 _GLOBAL_VARS = {
     "region": "CDK_DEFAULT_REGION",
     "account_id": "CDK_DEFAULT_ACCOUNT",
-    "ses.configuration_set": "AWS_SES_CONFIGURATION_SET",
     "ses.from_email": "AWS_SES_FROM_EMAIL",
-    "ses.feedback_queue_url": "AWS_SQS_QUEUE_URL",
     "ses.identity_domain": "PIVOTR_SES_IDENTITY_DOMAIN",
-    "ses.create": "PIVOTR_SES_CREATE",
-    "ses.route53_zone_id": "PIVOTR_ROUTE53_ZONE_ID",
     "cost_center": "PIVOTR_COST_CENTER",
     "verifier_base_url": "MYEMAILVERIFIER_BASE_URL",
+}
+# The seeds' names for the owner's existing SES resources: one configuration set and one queue, so
+# they apply to one stage only (prod), never to all three (each would get a random share of events).
+OWNER_STAGE: Stage = "prod"
+_OWNER_VARS = {
+    "ses.configuration_set": "AWS_SES_CONFIGURATION_SET",
+    "ses.feedback_queue_url": "AWS_SQS_QUEUE_URL",
 }
 _STAGE_FIELDS = (
     "region",
@@ -135,7 +168,9 @@ _STAGE_FIELDS = (
     "ses.feedback_queue_url",
     "ses.identity_domain",
     "ses.create",
+    "ses.create_identity",
     "ses.route53_zone_id",
+    "ses.sandbox",
     "ses.quota_share",
     "transfer_retention_days",
 )
@@ -165,6 +200,9 @@ def _load_stage(default: StageConfig, environ: Mapping[str, str]) -> StageConfig
         raw = environ.get(variable)
         if raw is None and dotted in _GLOBAL_VARS:
             variable = _GLOBAL_VARS[dotted]
+            raw = environ.get(variable)
+        if raw is None and dotted in _OWNER_VARS and default.stage == OWNER_STAGE:
+            variable = _OWNER_VARS[dotted]
             raw = environ.get(variable)
         if raw is None:
             continue
@@ -238,3 +276,29 @@ def _validate(config: StageConfig) -> None:
         raise ConfigError(f"{where}: SES quota share must be above 0 and at most 1, got {config.ses.quota_share}")
     if config.api_throttle_rate <= 0 or config.api_throttle_burst <= 0:
         raise ConfigError(f"{where}: API throttling rate and burst must be positive")
+    if config.ses.create and config.ses.feedback_queue_url:
+        raise ConfigError(f"{where}: a feedback queue URL names an existing queue, but this stage creates its own "
+                          f"(ses.create); set one or the other")
+    if config.ses.route53_zone_id and not config.ses.create_identity:
+        raise ConfigError(f"{where}: DNS records for the SES identity need ses.create_identity")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", config.ses.configuration_set):
+        raise ConfigError(f"{where}: SES configuration set name {config.ses.configuration_set!r} is not valid")
+
+
+def _validate_shared(stages: tuple[StageConfig, ...]) -> None:
+    """Stages that may share an account and region must not share SES resources: each stage's
+    process-feedback reads its own queue, so shared events would be split among the stages."""
+    for index, a in enumerate(stages):
+        for b in stages[index + 1:]:
+            if not shares_account(a, b):
+                continue
+            pair = f"stages {a.stage} and {b.stage} (same account and region)"
+            if a.ses.configuration_set == b.ses.configuration_set:
+                raise ConfigError(f"{pair} share the SES configuration set {a.ses.configuration_set!r}; "
+                                  f"set {stage_variable(b.stage, 'ses.configuration_set')}")
+            if a.ses.feedback_queue_url and a.ses.feedback_queue_url == b.ses.feedback_queue_url:
+                raise ConfigError(f"{pair} share the feedback queue {a.ses.feedback_queue_url!r}; "
+                                  f"set {stage_variable(b.stage, 'ses.feedback_queue_url')}")
+            if a.ses.create_identity and b.ses.create_identity and a.ses.identity_domain == b.ses.identity_domain:
+                raise ConfigError(f"{pair} both create the SES identity {a.ses.identity_domain!r}; "
+                                  "an identity is account-wide: let one stage create it")

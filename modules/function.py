@@ -204,7 +204,7 @@ class PythonFunction(tf.Construct):
             self,
             id,
             action="lambda:InvokeFunction",
-            function_name=self.function_name,
+            function_name=self.function.function_name,  # a reference: Terraform creates the function first
             principal=principal,
             source_arn=source_arn,
         )

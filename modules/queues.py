@@ -129,11 +129,3 @@ class ExistingQueue(tf.Construct, QueueRef):
         self.data = tf.DataAwsSqsQueue(self, "queue", name=queue_name)
         self.arn, self.url = self.data.arn, self.data.url
         self.dlq: QueueRef | None = None
-
-
-def queue_name_from_url(url: str) -> str:
-    """``https://sqs.ap-south-1.amazonaws.com/123456789012/name`` -> ``name``."""
-    name = url.rstrip("/").rsplit("/", 1)[-1]
-    if not name or "." in name or ":" in name:
-        raise ValueError(f"not an SQS queue URL: {url!r}")
-    return name

@@ -14,10 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from modules.iam import UNSCOPED_ACTIONS
+from modules.monitoring import (
+    ANOMALY_EXPRESSION_KEYS,
+    ANOMALY_VALUES_KEYS,
+    SES_BOUNCE_RATE_REVIEW,
+    SES_COMPLAINT_RATE_REVIEW,
+)
 from modules.stack import AWS_PROVIDER_SOURCE
 
 Plan = dict[str, Any]
 REQUIRED_TAGS = ("Project", "Environment", "CostCenter")
+SES_REVIEW_LEVELS = {"Reputation.BounceRate": SES_BOUNCE_RATE_REVIEW, "Reputation.ComplaintRate": SES_COMPLAINT_RATE_REVIEW}
 
 
 @dataclass(frozen=True)
@@ -285,3 +292,206 @@ def _budget(plan: Plan) -> Iterator[Finding]:
         want = {("ACTUAL", 50), ("ACTUAL", 80), ("ACTUAL", 100), ("FORECASTED", 100)}
         if not want <= got:
             yield Finding("budget-alerts", budget.get("name", "?"), f"missing notifications {sorted(want - got)}")
+
+
+# -- deploy readiness: what a provider-level review found the plans would get wrong on AWS ------------
+TERRAFORM_MIN_VERSION = (1, 11)  # the S3 backend's use_lockfile is generally available from 1.11
+_CONSTRAINT = re.compile(r"^\s*(>=|~>)\s*(\d+)\.(\d+)")
+
+
+@rule("terraform-version", "every stack requires Terraform >= 1.11 (S3 lock files); older ones fail at init without saying why")
+def _terraform_version(plan: Plan) -> Iterator[Finding]:
+    required = plan.get("terraform", {}).get("required_version", "")
+    lower_bounds = [(int(m.group(2)), int(m.group(3))) for part in str(required).split(",") if (m := _CONSTRAINT.match(part))]
+    if not lower_bounds:
+        yield Finding("terraform-version", stack_name(plan), f"required_version {required!r} has no lower bound; want >= 1.11")
+    elif max(lower_bounds) < TERRAFORM_MIN_VERSION:
+        yield Finding("terraform-version", stack_name(plan), f"required_version {required!r} admits Terraform older than 1.11")
+
+
+@rule("anomaly-monitor-stable", "a cost anomaly monitor's specification is written as the provider reads it back (#39885)")
+def _anomaly_monitor(plan: Plan) -> Iterator[Finding]:
+    for _, logical_id, monitor in resources(plan, "aws_ce_anomaly_monitor"):
+        where = monitor.get("name", logical_id)
+        if monitor.get("monitor_type") != "CUSTOM":
+            continue
+        try:
+            spec = json.loads(monitor.get("monitor_specification") or "null")
+        except ValueError:
+            yield Finding("anomaly-monitor-stable", where, "monitor_specification is not JSON")
+            continue
+        if not isinstance(spec, dict):
+            yield Finding("anomaly-monitor-stable", where, "monitor_specification is not an Expression object")
+            continue
+        missing = [key for key in ANOMALY_EXPRESSION_KEYS if key not in spec]
+        if missing:
+            yield Finding("anomaly-monitor-stable", where, f"Expression members {missing} absent instead of null: "
+                                                           "replaced on every apply")
+        for key in ("Tags", "Dimensions", "CostCategories"):
+            values = spec.get(key)
+            if isinstance(values, dict):
+                absent = [member for member in ANOMALY_VALUES_KEYS if member not in values]
+                if absent:
+                    yield Finding("anomaly-monitor-stable", where, f"{key} members {absent} absent instead of null")
+        if isinstance(spec.get("Tags"), dict) and spec["Tags"].get("MatchOptions") is not None:
+            yield Finding("anomaly-monitor-stable", where, "Tags set MatchOptions, which the API documents for cost categories only")
+
+
+def _environments(plan: Plan) -> Iterator[tuple[str, dict[str, Any], dict[str, str]]]:
+    for _, logical_id, fn in resources(plan, "aws_lambda_function"):
+        yield fn.get("function_name", logical_id), fn, dict(fn.get("environment", {}).get("variables", {}))
+
+
+def _role_statements(plan: Plan, function: dict[str, Any]) -> list[dict[str, Any]]:
+    role = str(function.get("role", ""))
+    statements: list[dict[str, Any]] = []
+    for _, _, policy in resources(plan, "aws_iam_role_policy"):
+        if role.startswith("${") and role.replace(".arn}", "") == str(policy.get("role", "")).replace(".id}", ""):
+            statements += json.loads(policy.get("policy", "{}")).get("Statement", [])
+    return statements
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+@rule("ses-send-identities", "a sender may send on every identity SES authorizes: domain, From address, configuration set")
+def _ses_send(plan: Plan) -> Iterator[Finding]:
+    for name, fn, env in _environments(plan):
+        statements = [s for s in _role_statements(plan, fn) if "ses:SendEmail" in _as_list(s.get("Action"))]
+        if not statements:
+            continue
+        allowed = {str(r) for s in statements if not s.get("Condition") for r in _as_list(s.get("Resource"))}
+        wanted = {"identity": [env.get("SES_IDENTITY_DOMAIN", ""), env.get("SES_FROM_EMAIL", "")],
+                  "configuration-set": [env.get("SES_CONFIGURATION_SET", "")]}
+        for kind, names in wanted.items():
+            for wanted_name in names:
+                if not wanted_name:
+                    yield Finding("ses-send-identities", name, f"sends mail but its environment names no {kind}")
+                elif not any(r.endswith(f":{kind}/{wanted_name}") for r in allowed):
+                    yield Finding("ses-send-identities", name, f"ses:SendEmail not allowed on {kind}/{wanted_name}: "
+                                                               "SES answers AccessDenied")
+
+
+@rule("lambda-permission-ref", "a Lambda permission names its function by reference, so Terraform creates the function first")
+def _permission_ref(plan: Plan) -> Iterator[Finding]:
+    for _, logical_id, permission in resources(plan, "aws_lambda_permission"):
+        target = str(permission.get("function_name", ""))
+        if not target.startswith("${aws_lambda_function.") or referenced(plan, target) is None:
+            yield Finding("lambda-permission-ref", logical_id, f"function_name {target!r} is not a reference to a function "
+                                                               "of this plan: nothing orders the permission after it")
+
+
+def _dlq_names(plan: Plan) -> set[str]:
+    arns = {json.loads(q.get("redrive_policy") or "{}").get("deadLetterTargetArn") for _, _, q in resources(plan, "aws_sqs_queue")}
+    arns |= {fn.get("dead_letter_config", {}).get("target_arn") for _, _, fn in resources(plan, "aws_lambda_function")}
+    return {q["name"] for _, lid, q in resources(plan, "aws_sqs_queue") if f"${{aws_sqs_queue.{lid}.arn}}" in arns}
+
+
+@rule("dlq-alarm-state", "a DLQ depth alarm keeps its state when SQS stops publishing (idle queues), never reads it as OK")
+def _dlq_alarm_state(plan: Plan) -> Iterator[Finding]:
+    dlqs = _dlq_names(plan)
+    for _, logical_id, alarm in resources(plan, "aws_cloudwatch_metric_alarm"):
+        queue = (alarm.get("dimensions") or {}).get("QueueName")
+        if alarm.get("metric_name") == "ApproximateNumberOfMessagesVisible" and queue in dlqs \
+                and alarm.get("treat_missing_data") not in ("ignore", "breaching"):
+            yield Finding("dlq-alarm-state", alarm.get("alarm_name", logical_id),
+                          f"treat_missing_data {alarm.get('treat_missing_data')!r}: the alarm clears while messages sit in "
+                          "the DLQ once SQS stops publishing; use 'ignore'")
+
+
+def _topic_policies(plan: Plan) -> dict[str, tuple[str, dict[str, Any]]]:
+    """topic ARN reference -> (the policy's depends_on address, its document)."""
+    return {str(body.get("arn")): (f"aws_sns_topic_policy.{lid}", json.loads(body.get("policy", "{}")))
+            for _, lid, body in resources(plan, "aws_sns_topic_policy")}
+
+
+@rule("alarm-topic-policy", "services publish to a topic only for this account, and budgets and anomaly alerts wait for that policy")
+def _alarm_topic_policy(plan: Plan) -> Iterator[Finding]:
+    policies = _topic_policies(plan)
+    for topic, (_, document) in policies.items():
+        for statement in document.get("Statement", []):
+            if "Service" in (statement.get("Principal") or {}) and \
+                    "aws:SourceAccount" not in statement.get("Condition", {}).get("StringEquals", {}):
+                yield Finding("alarm-topic-policy", statement.get("Sid", topic),
+                              "a service may publish without an aws:SourceAccount condition: any account's resources could use the topic")
+    subscribers: list[tuple[str, dict[str, Any], list[str]]] = []
+    for _, lid, budget in resources(plan, "aws_budgets_budget"):
+        subscribers.append((budget.get("name", lid), budget, [t for n in budget.get("notification", [])
+                                                              for t in n.get("subscriber_sns_topic_arns", [])]))
+    for _, lid, subscription in resources(plan, "aws_ce_anomaly_subscription"):
+        subscribers.append((subscription.get("name", lid), subscription,
+                            [s.get("address") for s in subscription.get("subscriber", []) if s.get("type") == "SNS"]))
+    for where, body, topics in subscribers:
+        for topic in set(topics):
+            policy = policies.get(topic)
+            if policy is None:
+                yield Finding("alarm-topic-policy", where, f"notifies {topic}, which has no policy letting the service publish")
+            elif policy[0] not in body.get("depends_on", []):
+                yield Finding("alarm-topic-policy", where, f"does not depend on {policy[0]}: created before the topic admits it")
+
+
+@rule("ses-reputation-alarms", "SES bounce and complaint rates alarm early, below the levels where AWS reviews the account")
+def _ses_reputation(plan: Plan) -> Iterator[Finding]:
+    if stage_of(plan) in ("", "shared"):
+        return
+    thresholds: dict[str, list[float]] = {}
+    for _, _, alarm in resources(plan, "aws_cloudwatch_metric_alarm"):
+        if alarm.get("namespace") == "AWS/SES":
+            thresholds.setdefault(alarm.get("metric_name", ""), []).append(float(alarm.get("threshold", 0)))
+    for metric, review in SES_REVIEW_LEVELS.items():
+        got = thresholds.get(metric, [])
+        if not any(t <= review for t in got):
+            yield Finding("ses-reputation-alarms", stack_name(plan), f"no alarm on {metric} at AWS's review level {review:g}")
+        if not any(t < review for t in got):
+            yield Finding("ses-reputation-alarms", stack_name(plan), f"no early warning on {metric} below {review:g}")
+
+
+# -- rules across the plans of every stage ------------------------------------------------------------
+CrossRule = Callable[[list[Plan]], Iterator[Finding]]
+CROSS_RULES: list[tuple[str, str, CrossRule]] = []
+
+
+def cross_rule(id: str, description: str) -> Callable[[CrossRule], CrossRule]:
+    def register(check: CrossRule) -> CrossRule:
+        CROSS_RULES.append((id, description, check))
+        return check
+
+    return register
+
+
+def run_across(plans: list[Plan]) -> list[Finding]:
+    return [finding for _, _, check in CROSS_RULES for finding in check(plans)]
+
+
+def placement(plan: Plan) -> tuple[str, str]:
+    """(region, account id or "" for any account) the plan deploys to."""
+    provider = (plan.get("provider", {}).get("aws") or [{}])[0]
+    return provider.get("region", ""), ",".join(provider.get("allowed_account_ids") or [])
+
+
+def feedback_wiring(plan: Plan) -> tuple[str, str]:
+    """(configuration set, feedback queue name) a stage's sending and process-feedback use."""
+    config_set = next((env["SES_CONFIGURATION_SET"] for _, _, env in _environments(plan) if "SES_CONFIGURATION_SET" in env), "")
+    queue = ""
+    for _, _, mapping in resources(plan, "aws_lambda_event_source_mapping"):
+        fn = referenced(plan, mapping.get("function_name", ""))
+        if fn is not None and str(fn.get("function_name", "")).endswith("-process-feedback"):
+            match = re.match(r"^\$\{(data\.)?(aws_sqs_queue)\.([A-Za-z0-9_-]+)\.arn\}$", str(mapping.get("event_source_arn")))
+            if match:
+                source = plan.get("data" if match.group(1) else "resource", {}).get("aws_sqs_queue", {}).get(match.group(3), {})
+                queue = source.get("name", "")
+    return config_set, queue
+
+
+@cross_rule("ses-per-stage", "stages that may share an account and region use their own configuration set and feedback queue")
+def _ses_per_stage(plans: list[Plan]) -> Iterator[Finding]:
+    stages = [(stack_name(p), placement(p), feedback_wiring(p)) for p in plans if stage_of(p) not in ("", "shared")]
+    for index, (name_a, (region_a, account_a), wiring_a) in enumerate(stages):
+        for name_b, (region_b, account_b), wiring_b in stages[index + 1:]:
+            if region_a != region_b or (account_a and account_b and account_a != account_b):
+                continue
+            for what, a, b in (("configuration set", wiring_a[0], wiring_b[0]), ("feedback queue", wiring_a[1], wiring_b[1])):
+                if a and a == b:
+                    yield Finding("ses-per-stage", f"{name_a} and {name_b}",
+                                  f"share the SES {what} {a!r}: each stage's events would reach the other's process-feedback")

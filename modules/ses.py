@@ -1,16 +1,14 @@
-"""SES: the owner's identity, configuration set and feedback queue, or (greenfield) new ones."""
+"""SES for one stage: its own configuration set, event destination and feedback queue, created here
+(``create``) or the owner's existing ones referenced by name; the domain identity is account-wide."""
 
 from __future__ import annotations
 
-import json
-
 from modules import tf
-from modules.config import SesConfig
+from modules.config import SES_EVENT_TYPES, SesConfig
 from modules.iam import Grantee, Statement
 from modules.naming import Naming
-from modules.queues import Configurable, ExistingQueue, Queue, QueueProps, QueueRef, queue_name_from_url
+from modules.queues import Configurable, ExistingQueue, Queue, QueueProps, QueueRef
 
-EVENT_TYPES = ("SEND", "BOUNCE", "COMPLAINT", "DELIVERY", "REJECT", "OPEN", "CLICK", "DELIVERY_DELAY")
 FEEDBACK_VISIBILITY = 60  # seconds: 6x process-feedback's 10 s timeout
 FEEDBACK_MAX_RECEIVES = 5
 DMARC_POLICY = "v=DMARC1; p=quarantine; adkim=s; aspf=s"
@@ -20,30 +18,33 @@ RECORD_TTL = 1800  # seconds
 class Ses(tf.Construct):
     """What functions need to send mail and receive feedback."""
 
-    def __init__(self, scope: tf.Construct, id: str, *, config: SesConfig, naming: Naming, region: str) -> None:
+    def __init__(self, scope: tf.Construct, id: str, *, config: SesConfig, naming: Naming, region: str, account: str) -> None:
         super().__init__(scope, id)
         self.config = config
-        account = tf.DataAwsCallerIdentity(self, "account").account_id
         prefix = f"arn:aws:ses:{region}:{account}"
         self.identity_arn = f"{prefix}:identity/{config.identity_domain}"
+        self.sender_identity_arn = f"{prefix}:identity/{config.from_email}"
+        self.any_identity_arn = f"{prefix}:identity/*"
         self.configuration_set_name = config.configuration_set
         self.feedback_queue: QueueRef
+        if config.create_identity:
+            self._identity(config)
         if config.create:
             self._create(naming)
         else:
-            feedback_name = (
-                queue_name_from_url(config.feedback_queue_url)
-                if config.feedback_queue_url
-                else naming.name("ses-feedback")
-            )
-            self.feedback_queue = ExistingQueue(self, "feedback", queue_name=feedback_name, short_name="ses-feedback")
+            self.feedback_queue = ExistingQueue(self, "feedback", queue_name=naming.feedback_queue(config),
+                                                short_name="ses-feedback")
         self.configuration_set_arn = f"{prefix}:configuration-set/{self.configuration_set_name}"
 
-    def _create(self, naming: Naming) -> None:
-        config = self.config
+    def _identity(self, config: SesConfig) -> None:
         identity = tf.Sesv2EmailIdentity(
             self, "identity", email_identity=config.identity_domain, configuration_set_name=None
         )
+        if config.route53_zone_id:
+            self._dns(identity, config)
+
+    def _create(self, naming: Naming) -> None:
+        config = self.config
         configuration_set = tf.Sesv2ConfigurationSet(
             self,
             "configuration-set",
@@ -59,7 +60,7 @@ class Ses(tf.Construct):
             event_destination_name="sns",
             event_destination=tf.Sesv2ConfigurationSetEventDestinationEventDestination(
                 enabled=True,
-                matching_event_types=list(EVENT_TYPES),
+                matching_event_types=list(SES_EVENT_TYPES),
                 sns_destination=tf.Sesv2ConfigurationSetEventDestinationEventDestinationSnsDestination(
                     topic_arn=self.topic.arn
                 ),
@@ -72,30 +73,9 @@ class Ses(tf.Construct):
             queue_name=naming.name("ses-feedback"),
         )
         self.feedback_queue = queue
-        tf.SqsQueuePolicy(
-            self,
-            "feedback-policy",
-            queue_url=queue.url,
-            policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "OnlySesEventsTopic",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "sns.amazonaws.com"},
-                            "Action": "sqs:SendMessage",
-                            "Resource": queue.arn,
-                            "Condition": {"ArnEquals": {"aws:SourceArn": self.topic.arn}},
-                        }
-                    ],
-                },
-                sort_keys=True,
-            ),
-        )
-        tf.SnsTopicSubscription(self, "feedback-subscription", topic_arn=self.topic.arn, protocol="sqs", endpoint=queue.arn)
-        if config.route53_zone_id:
-            self._dns(identity, config)
+        policy = queue.accept_events_from("sns.amazonaws.com", self.topic.arn)  # only this stage's topic
+        tf.SnsTopicSubscription(self, "feedback-subscription", topic_arn=self.topic.arn, protocol="sqs",
+                                endpoint=queue.arn, depends_on=[policy])
 
     def _dns(self, identity: tf.Sesv2EmailIdentity, config: SesConfig) -> None:
         domain, zone = config.identity_domain, config.route53_zone_id
@@ -124,5 +104,12 @@ class Ses(tf.Construct):
         grantee.add_to_policy(Statement(("ses:GetAccount",), ("*",)))
 
     def grant_send_email(self, grantee: Grantee) -> None:
-        """ses:SendEmail (SES v2) from the identity, through the configuration set, and no other."""
-        grantee.add_to_policy(Statement(("ses:SendEmail",), (self.identity_arn, self.configuration_set_arn)))
+        """ses:SendEmail (SES v2) through this stage's configuration set, on the identities SES checks:
+        the domain, the From address's own identity (SES authorizes that one when the address is
+        verified on its own) and, while the account is in the sandbox, each recipient's identity
+        (any identity of the account, for mail from this From address only)."""
+        grantee.add_to_policy(Statement(("ses:SendEmail",),
+                                        (self.identity_arn, self.sender_identity_arn, self.configuration_set_arn)))
+        if self.config.sandbox:
+            grantee.add_to_policy(Statement(("ses:SendEmail",), (self.any_identity_arn,),
+                                            conditions=(("StringEquals", "ses:FromAddress", (self.config.from_email,)),)))

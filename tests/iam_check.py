@@ -77,9 +77,14 @@ def needs(service: str, operation: str, params: dict[str, Any]) -> set[Pair]:
     if service == "sesv2" and operation == "GetAccount":
         return {("ses:GetAccount", "*")}  # an account-level read: SES offers no resource to scope it to
     if service == "sesv2" and operation == "SendEmail":
-        domain = params["FromEmailAddress"].rsplit("@", 1)[-1].rstrip(">")
-        return {("ses:SendEmail", f"ses:identity/{domain}"),
-                ("ses:SendEmail", f"ses:configuration-set/{params['ConfigurationSetName']}")}
+        # SES authorizes the domain's identity, the From address's own identity (when the address is
+        # verified on its own) and, in the sandbox (where dev and staging start), each recipient's.
+        sender = params["FromEmailAddress"].rsplit("<", 1)[-1].rstrip(">")
+        recipients = [address for field in ("ToAddresses", "CcAddresses", "BccAddresses")
+                      for address in params.get("Destination", {}).get(field, [])]
+        return {("ses:SendEmail", f"ses:identity/{sender.rsplit('@', 1)[-1]}"), ("ses:SendEmail", f"ses:identity/{sender}"),
+                ("ses:SendEmail", f"ses:configuration-set/{params['ConfigurationSetName']}")} | {
+                ("ses:SendEmail", f"ses:identity/{address.rsplit('<', 1)[-1].rstrip('>')}") for address in recipients}
     if service == "s3" and operation == "ListObjectsV2":
         return {("s3:ListBucket", f"bucket:{params['Bucket']}")}
     if service == "s3" and operation in _S3_ACTIONS:  # objects by prefix, as the grants name them
@@ -89,9 +94,21 @@ def needs(service: str, operation: str, params: dict[str, Any]) -> set[Pair]:
     return {(f"{service}:{operation}", "?")}
 
 
-def allowed(granted: set[Pair], needed: Pair) -> bool:
+def granting(granted: set[Pair], needed: Pair) -> Pair | None:
+    """The granted pair that allows ``needed``: itself, the action on "*", or an SES identity pattern."""
+    from fnmatch import fnmatchcase
+
     action, resource = needed
-    return needed in granted or (action, "*") in granted
+    if needed in granted:
+        return needed
+    if (action, "*") in granted:
+        return (action, "*")
+    return next((pair for pair in sorted(granted) if pair[0] == action and pair[1].startswith("ses:identity/")
+                 and "*" in pair[1] and fnmatchcase(resource, pair[1])), None)
+
+
+def allowed(granted: set[Pair], needed: Pair) -> bool:
+    return granting(granted, needed) is not None
 
 
 # Granted but never called by our code, each with its reason. Keys: (function or "*", action, resource

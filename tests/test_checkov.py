@@ -11,9 +11,23 @@ from pathlib import Path
 from tests.synth import ROOT, Synth, subprocess_env
 
 
-def test_checkov_finds_nothing_failing(synth: Synth) -> None:
+def checkov_readable(stacks: Path, into: Path) -> Path:
+    """The stacks as checkov's Terraform-JSON parser can read them: it takes every attribute of the
+    ``terraform`` block for a nested block and stops at the scalar ``required_version`` ("this method
+    receives only dicts"), so that one line is left out (rule terraform-version checks it instead)."""
+    for stack in stacks.glob("*/cdk.tf.json"):
+        plan = json.loads(stack.read_text())
+        plan.get("terraform", {}).pop("required_version", None)
+        target = into / stack.parent.name / stack.name
+        target.parent.mkdir(parents=True)
+        target.write_text(json.dumps(plan))
+    return into
+
+
+def test_checkov_finds_nothing_failing(synth: Synth, tmp_path: Path) -> None:
+    stacks = checkov_readable(synth.outdir / "stacks", tmp_path / "stacks")
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "checkov"), "-d", str(synth.outdir / "stacks"),
+        [str(Path(sys.executable).parent / "checkov"), "-d", str(stacks),
          "--config-file", str(ROOT / ".checkov.yaml"), "-o", "json"],
         cwd=ROOT, env=subprocess_env({"BC_SKIP_MAPPING": "TRUE"}), capture_output=True, text=True, timeout=600,
     )

@@ -16,20 +16,48 @@ def test_defaults_need_no_environment() -> None:
     assert config.stage("dev").protect_data is False
 
 
-def test_seed_variables_apply_to_every_stage() -> None:
+def test_seed_variables_apply_to_every_stage_but_the_owners_ses_resources_to_prod_only() -> None:
+    # Given the seeds' variables, which name one configuration set and one queue
     config = load(
         {
             "CDK_DEFAULT_REGION": "eu-west-1",
             "CDK_DEFAULT_ACCOUNT": "123456789012",
             "AWS_SES_CONFIGURATION_SET": "owner-set",
+            "AWS_SQS_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/owner-feedback",
             "AWS_SES_FROM_EMAIL": "hello@news.pivotr.example.com",
         }
     )
     for stage in config.stages:
         assert stage.region == "eu-west-1"
         assert stage.account_id == "123456789012"
-        assert stage.ses.configuration_set == "owner-set"
         assert stage.ses.from_email == "hello@news.pivotr.example.com"
+    # Then only prod references the owner's set and queue; dev and staging create their own
+    # (before, all three shared them and each process-feedback got a random third of the events)
+    prod, dev, staging = config.stage("prod").ses, config.stage("dev").ses, config.stage("staging").ses
+    assert (prod.configuration_set, prod.feedback_queue_url, prod.create) == (
+        "owner-set", "https://sqs.eu-west-1.amazonaws.com/123456789012/owner-feedback", False)
+    assert (dev.configuration_set, dev.feedback_queue_url, dev.create) == ("pivotr-mailer-dev", "", True)
+    assert (staging.configuration_set, staging.create) == ("pivotr-mailer-staging", True)
+    assert (dev.sandbox, staging.sandbox, prod.sandbox) == (True, True, False)
+
+
+def test_stages_in_one_account_cannot_share_ses_resources() -> None:
+    # Given dev pointed at prod's configuration set in the same account and region
+    env = {"PIVOTR_DEV_SES_CONFIGURATION_SET": "pivotr-mailer", "PIVOTR_DEV_SES_CREATE": "false"}
+    # When loaded / Then refused, naming the variable that fixes it
+    with pytest.raises(ConfigError, match="stages dev and prod .* share the SES configuration set 'pivotr-mailer'"):
+        load(env)
+    # And in different accounts it is allowed
+    config = load({**env, "PIVOTR_DEV_ACCOUNT_ID": "111111111111", "PIVOTR_PROD_ACCOUNT_ID": "222222222222"})
+    assert config.stage("dev").ses.configuration_set == config.stage("prod").ses.configuration_set
+    # And two stages cannot read one existing queue either
+    url = "https://sqs.ap-south-1.amazonaws.com/123456789012/feedback"
+    with pytest.raises(ConfigError, match="share the feedback queue"):
+        load({"PIVOTR_STAGING_SES_CREATE": "false", "PIVOTR_STAGING_SES_FEEDBACK_QUEUE_URL": url,
+              "PIVOTR_PROD_SES_FEEDBACK_QUEUE_URL": url})
+    # And only one stage per account creates the account-wide domain identity
+    with pytest.raises(ConfigError, match="both create the SES identity"):
+        load({"PIVOTR_DEV_SES_CREATE_IDENTITY": "true", "PIVOTR_STAGING_SES_CREATE_IDENTITY": "true"})
 
 
 def test_stage_variable_wins_over_seed_variable() -> None:
@@ -73,6 +101,9 @@ def test_types_are_coerced() -> None:
         ({"PIVOTR_DEV_API_AUTH": "basic"}, "api auth must be"),
         ({"PIVOTR_DEV_SES_QUOTA_SHARE": "1.5"}, "quota share must be above 0 and at most 1"),
         ({"PIVOTR_PROD_SES_QUOTA_SHARE": "most"}, "PIVOTR_PROD_SES_QUOTA_SHARE: expected a number"),
+        ({"PIVOTR_DEV_SES_FEEDBACK_QUEUE_URL": "https://sqs.ap-south-1.amazonaws.com/1/q"}, "creates its own"),
+        ({"PIVOTR_DEV_SES_ROUTE53_ZONE_ID": "Z1"}, "need ses.create_identity"),
+        ({"PIVOTR_DEV_SES_CONFIGURATION_SET": "has space"}, "configuration set name"),
     ],
 )
 def test_bad_values_fail_with_the_variable_or_reason_named(env: dict[str, str], message: str) -> None:

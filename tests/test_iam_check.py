@@ -16,8 +16,10 @@ def test_calls_map_to_the_actions_and_resources_iam_checks() -> None:
         ("dynamodb:PutItem", "table:t-logs")}
     assert iam_check.needs("dynamodb", "Query", {"TableName": "t", "IndexName": "i"}) == {("dynamodb:Query", "table:t/index/i")}
     assert iam_check.needs("sqs", "SendMessageBatch", {"QueueUrl": "https://sqs.x/1/q"}) == {("sqs:SendMessage", "queue:q")}
-    assert iam_check.needs("sesv2", "SendEmail", {"FromEmailAddress": "A <a@d.example>", "ConfigurationSetName": "c"}) == {
-        ("ses:SendEmail", "ses:identity/d.example"), ("ses:SendEmail", "ses:configuration-set/c")}
+    assert iam_check.needs("sesv2", "SendEmail", {"FromEmailAddress": "A <a@d.example>", "ConfigurationSetName": "c",
+                                                  "Destination": {"ToAddresses": ["r@x.example"]}}) == {
+        ("ses:SendEmail", "ses:identity/d.example"), ("ses:SendEmail", "ses:identity/a@d.example"),
+        ("ses:SendEmail", "ses:identity/r@x.example"), ("ses:SendEmail", "ses:configuration-set/c")}
 
 
 def test_a_call_outside_the_policy_is_refused(synth: Synth) -> None:
@@ -31,7 +33,13 @@ def test_a_call_outside_the_policy_is_refused(synth: Synth) -> None:
     assert not iam_check.allowed(metrics, ("dynamodb:GetItem", "table:pivotr-mailer-dev-leads"))
     assert not iam_check.allowed(metrics, ("ses:SendEmail", "ses:identity/pivotr.example.com"))
     assert iam_check.allowed(sender, ("ses:SendEmail", "ses:identity/pivotr.example.com"))
-    assert not iam_check.allowed(sender, ("ses:SendEmail", "ses:identity/other.example"))
+    assert iam_check.allowed(sender, ("ses:SendEmail", "ses:identity/outreach@pivotr.example.com"))
+    # And in the sandbox (dev) any recipient identity, through the From-address condition; prod none
+    assert iam_check.granting(sender, ("ses:SendEmail", "ses:identity/r@x.example")) == (
+        "ses:SendEmail", "ses:identity/*")
+    prod_sender = iam_check.grants(synth.stage("prod"), "pivotr-mailer-prod-send-email")
+    assert iam_check.allowed(prod_sender, ("ses:SendEmail", "ses:identity/outreach@pivotr.example.com"))
+    assert not iam_check.allowed(prod_sender, ("ses:SendEmail", "ses:identity/other.example"))
     # And an index needs its own grant: the table's does not cover it
     assert not iam_check.allowed(metrics, ("dynamodb:Query", "table:pivotr-mailer-dev-leads/index/status-index"))
 

@@ -47,9 +47,10 @@ SPEC_ROUTES = {
 
 @pytest.fixture(scope="module")
 def greenfield(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    """A new account: SES resources created, DNS records in a zone, and dev without auth."""
+    """A new account: every stage creates its SES wiring, prod the identity and its DNS records; dev without auth."""
     outdir = tmp_path_factory.mktemp("greenfield") / "out"
-    env = {"PIVOTR_SES_CREATE": "true", "PIVOTR_ROUTE53_ZONE_ID": "Z0123456789", "PIVOTR_DEV_API_AUTH": "none"}
+    env = {"PIVOTR_PROD_SES_CREATE": "true", "PIVOTR_PROD_SES_CREATE_IDENTITY": "true",
+           "PIVOTR_PROD_SES_ROUTE53_ZONE_ID": "Z0123456789", "PIVOTR_DEV_API_AUTH": "none"}
     return Synth(outdir=outdir, stdout=run_synth(outdir, env=env))
 
 
@@ -137,22 +138,36 @@ def test_user_pool_admits_admin_created_users_only(synth: Synth) -> None:
 
 
 def test_api_invoke_permissions_are_scoped_to_the_api(synth: Synth) -> None:
-    permissions = [b for _, _, b in resources(synth.stage("dev"), "aws_lambda_permission")]
-    functions = {p["function_name"] for p in permissions}
+    plan = synth.stage("dev")
+    permissions = [b for _, _, b in resources(plan, "aws_lambda_permission")]
+    # by reference (rule lambda-permission-ref), so each permission is created after its function
+    functions = {referenced(plan, p["function_name"])["function_name"] for p in permissions}
     assert functions == {f"pivotr-mailer-dev-{f}" for f in ("api-leads", "api-campaigns", "api-metrics", "lead-import")}
     for permission in permissions:
         assert permission["principal"] == "apigateway.amazonaws.com"
         assert permission["source_arn"].startswith("${aws_apigatewayv2_api.") and permission["source_arn"].endswith(".execution_arn}/*/*")
 
 
-def test_send_email_may_send_only_from_the_identity_through_the_configuration_set(synth: Synth) -> None:
-    statements = policy_of(synth, "dev", "send-email")
-    [ses] = [s for s in statements if "ses:SendEmail" in s["Action"]]
-    assert ses["Action"] == ["ses:SendEmail"]
-    account = r"\$\{data\.aws_caller_identity\.[A-Za-z0-9_-]+\.account_id\}"
-    [config_set, identity] = sorted(ses["Resource"])
-    assert re.fullmatch(rf"arn:aws:ses:ap-south-1:{account}:configuration-set/pivotr-mailer", config_set)
-    assert re.fullmatch(rf"arn:aws:ses:ap-south-1:{account}:identity/pivotr\.example\.com", identity)
+ACCOUNT_REF = r"\$\{data\.aws_caller_identity\.[A-Za-z0-9_-]+\.account_id\}"
+
+
+def test_send_email_may_send_only_from_the_identities_through_its_stages_configuration_set(synth: Synth) -> None:
+    # prod (out of the sandbox): the domain, the From address's own identity, prod's set, nothing else
+    [ses] = [s for s in policy_of(synth, "prod", "send-email") if "ses:SendEmail" in s["Action"]]
+    assert ses["Action"] == ["ses:SendEmail"] and "Condition" not in ses
+    [config_set, sender, domain] = sorted(ses["Resource"])
+    assert re.fullmatch(rf"arn:aws:ses:ap-south-1:{ACCOUNT_REF}:configuration-set/pivotr-mailer", config_set)
+    assert re.fullmatch(rf"arn:aws:ses:ap-south-1:{ACCOUNT_REF}:identity/outreach@pivotr\.example\.com", sender)
+    assert re.fullmatch(rf"arn:aws:ses:ap-south-1:{ACCOUNT_REF}:identity/pivotr\.example\.com", domain)
+
+
+def test_in_the_sandbox_send_email_may_address_verified_recipients_from_its_sender_only(synth: Synth) -> None:
+    statements = [s for s in policy_of(synth, "dev", "send-email") if "ses:SendEmail" in s["Action"]]
+    [plain] = [s for s in statements if "Condition" not in s]
+    assert any(r.endswith(":configuration-set/pivotr-mailer-dev") for r in plain["Resource"])
+    [recipients] = [s for s in statements if "Condition" in s]
+    assert re.fullmatch(rf"arn:aws:ses:ap-south-1:{ACCOUNT_REF}:identity/\*", recipients["Resource"])
+    assert recipients["Condition"] == {"StringEquals": {"ses:FromAddress": "outreach@pivotr.example.com"}}
 
 
 def test_each_function_reads_only_its_own_secret(synth: Synth) -> None:
@@ -175,10 +190,20 @@ def test_environment_names_only_what_the_function_touches(synth: Synth) -> None:
 
 
 def test_existing_ses_resources_are_referenced_not_recreated(synth: Synth) -> None:
-    plan = synth.stage("dev")
+    plan = synth.stage("prod")  # by default prod sends through the owner's existing set and queue
     for created in ("aws_sesv2_email_identity", "aws_sesv2_configuration_set", "aws_sns_topic_subscription"):
         assert not [b for _, _, b in resources(plan, created) if b.get("protocol") != "email"], created
-    assert [b["name"] for b in plan["data"]["aws_sqs_queue"].values()] == ["pivotr-mailer-dev-ses-feedback"]
+    assert [b["name"] for b in plan["data"]["aws_sqs_queue"].values()] == ["pivotr-mailer-prod-ses-feedback"]
+
+
+@pytest.mark.parametrize("stage", ["dev", "staging"])
+def test_dev_and_staging_create_their_own_ses_wiring_but_not_the_account_wide_identity(synth: Synth, stage: str) -> None:
+    plan = synth.stage(stage)
+    [config_set] = [b for _, _, b in resources(plan, "aws_sesv2_configuration_set")]
+    assert config_set["configuration_set_name"] == f"pivotr-mailer-{stage}"
+    assert synth.function_environment(stage, "send-email")["SES_CONFIGURATION_SET"] == f"pivotr-mailer-{stage}"
+    assert not list(resources(plan, "aws_sesv2_email_identity"))
+    assert "aws_sqs_queue" not in plan.get("data", {})
 
 
 def test_greenfield_creates_ses_wiring_that_admits_only_its_topic(greenfield: Synth) -> None:
@@ -193,7 +218,7 @@ def test_greenfield_creates_ses_wiring_that_admits_only_its_topic(greenfield: Sy
     assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == destination["event_destination"]["sns_destination"]["topic_arn"]
     feedback = {b["name"]: b for _, _, b in resources(plan, "aws_sqs_queue")}["pivotr-mailer-staging-ses-feedback"]
     assert json.loads(feedback["redrive_policy"])["maxReceiveCount"] <= 5
-    records = {b["type"] + " " + b["name"] for _, _, b in resources(plan, "aws_route53_record")}
+    records = {b["type"] + " " + b["name"] for _, _, b in resources(greenfield.stage("prod"), "aws_route53_record")}
     assert "TXT pivotr.example.com" in records and "TXT _dmarc.pivotr.example.com" in records
     assert sum(r.startswith("CNAME") for r in records) == 3
 

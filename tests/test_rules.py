@@ -108,7 +108,57 @@ INFRA_CASES = [
      "behind the HTTP API"),
     ("budget-alerts", lambda p: first(p, "aws_budgets_budget")["notification"].pop(), "missing notifications"),
     ("budget-alerts", lambda p: p["resource"].pop("aws_budgets_budget"), "no budget"),
+    # deploy readiness (issue 14): each mutation puts back what the plans had before the fix
+    ("terraform-version", lambda p: p["terraform"].pop("required_version"), "no lower bound"),
+    ("terraform-version", lambda p: p["terraform"].update(required_version="~> 1.10"), "older than 1.11"),
+    ("anomaly-monitor-stable", lambda p: first(p, "aws_ce_anomaly_monitor").update(monitor_specification=json.dumps(
+        {"Tags": {"Key": "Environment", "MatchOptions": ["EQUALS"], "Values": ["dev"]}}, sort_keys=True)), "absent instead of null"),
+    ("anomaly-monitor-stable", lambda p: _anomaly_tags(p, MatchOptions=["EQUALS"]), "cost categories only"),
+    ("ses-send-identities", lambda p: _drop_resource(p, "send-email", ":identity/outreach@pivotr.example.com"),
+     "identity/outreach@pivotr.example.com"),
+    ("ses-send-identities", lambda p: _drop_resource(p, "send-email", ":configuration-set/"), "configuration-set/pivotr-mailer-dev"),
+    ("lambda-permission-ref", lambda p: first(p, "aws_lambda_permission").update(function_name="pivotr-mailer-dev-api-leads"),
+     "not a reference"),
+    ("dlq-alarm-state", lambda p: first(p, "aws_cloudwatch_metric_alarm", lambda a: a["alarm_name"].endswith("-sending-dlq")).update(
+        treat_missing_data="notBreaching"), "clears while messages sit"),
+    ("dlq-alarm-state", lambda p: first(p, "aws_cloudwatch_metric_alarm", lambda a: a["alarm_name"].endswith("send-email-async-dlq")).update(
+        treat_missing_data="missing"), "use 'ignore'"),
+    ("alarm-topic-policy", lambda p: _topic_policy(p, lambda s: s.pop("Condition")), "aws:SourceAccount"),
+    ("alarm-topic-policy", lambda p: first(p, "aws_budgets_budget").pop("depends_on"), "does not depend on"),
+    ("alarm-topic-policy", lambda p: first(p, "aws_ce_anomaly_subscription").pop("depends_on"), "does not depend on"),
+    ("alarm-topic-policy", lambda p: p["resource"].pop("aws_sns_topic_policy"), "no policy letting the service publish"),
+    ("ses-reputation-alarms", lambda p: _drop_alarms(p, "-warning"), "no early warning on Reputation.BounceRate"),
+    ("ses-reputation-alarms", lambda p: _drop_alarms(p, "ses-complaint-rate"), "no alarm on Reputation.ComplaintRate"),
 ]
+
+
+def _anomaly_tags(plan: dict[str, Any], **members: Any) -> None:
+    monitor = first(plan, "aws_ce_anomaly_monitor")
+    spec = json.loads(monitor["monitor_specification"])
+    spec["Tags"].update(members)
+    monitor["monitor_specification"] = json.dumps(spec)
+
+
+def _drop_resource(plan: dict[str, Any], function: str, fragment: str) -> None:
+    body = first(plan, "aws_iam_role_policy", lambda b: b["name"].endswith(f"-{function}"))
+    document = json.loads(body["policy"])
+    for statement in document["Statement"]:
+        targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        statement["Resource"] = [t for t in targets if fragment not in t] or ["arn:aws:ses:::identity/other"]
+    body["policy"] = json.dumps(document)
+
+
+def _topic_policy(plan: dict[str, Any], change) -> None:
+    body = first(plan, "aws_sns_topic_policy")
+    document = json.loads(body["policy"])
+    change(document["Statement"][0])
+    body["policy"] = json.dumps(document)
+
+
+def _drop_alarms(plan: dict[str, Any], fragment: str) -> None:
+    alarms = plan["resource"]["aws_cloudwatch_metric_alarm"]
+    for key in [k for k, a in alarms.items() if fragment in a["alarm_name"]]:
+        del alarms[key]
 
 
 @pytest.mark.parametrize(("rule_id", "mutate", "message"), INFRA_CASES, ids=[f"{c[0]}:{c[2]}" for c in INFRA_CASES])
@@ -131,3 +181,38 @@ def test_prod_tables_must_be_protected(synth: Synth, mutate) -> None:
     assert findings_of("table-safety", plan) == []
     mutate(plan)
     assert findings_of("table-safety", plan)
+
+
+# -- rules across stages ---------------------------------------------------------------------------
+def _set_configuration_set(plan: dict[str, Any], name: str) -> None:
+    for _, _, fn in rules.resources(plan, "aws_lambda_function"):
+        variables = fn.get("environment", {}).get("variables", {})
+        if "SES_CONFIGURATION_SET" in variables:
+            variables["SES_CONFIGURATION_SET"] = name
+
+
+def test_stages_in_one_account_must_not_share_ses_feedback(synth: Synth) -> None:
+    # Given the real plans, which pass
+    plans = [copy.deepcopy(synth.stack(name)) for name in synth.stack_names]
+    assert rules.run_across(plans) == []
+    # When staging sends through dev's configuration set (the old default: one set for every stage)
+    staging = next(p for p in plans if rules.stage_of(p) == "staging")
+    _set_configuration_set(staging, "pivotr-mailer-dev")
+    # Then the cross-stage rule names both stages and the set
+    [finding] = rules.run_across(plans)
+    assert finding.rule == "ses-per-stage" and "pivotr-mailer-dev" in finding.message and "staging" in finding.where
+    # And stages pinned to different accounts may use the same name
+    staging["provider"]["aws"][0]["allowed_account_ids"] = ["111111111111"]
+    next(p for p in plans if rules.stage_of(p) == "dev")["provider"]["aws"][0]["allowed_account_ids"] = ["222222222222"]
+    assert rules.run_across(plans) == []
+
+
+def test_stages_must_not_consume_one_feedback_queue(synth: Synth) -> None:
+    plans = {rules.stage_of(p): copy.deepcopy(p) for p in (synth.stack(n) for n in synth.stack_names)}
+    assert rules.feedback_wiring(plans["prod"]) == ("pivotr-mailer", "pivotr-mailer-prod-ses-feedback")
+    assert rules.feedback_wiring(plans["dev"]) == ("pivotr-mailer-dev", "pivotr-mailer-dev-ses-feedback")
+    # When prod's existing queue is dev's
+    for body in plans["prod"]["data"]["aws_sqs_queue"].values():
+        body["name"] = "pivotr-mailer-dev-ses-feedback"
+    found = rules.run_across(list(plans.values()))
+    assert [f.rule for f in found] == ["ses-per-stage"] and "feedback queue" in found[0].message

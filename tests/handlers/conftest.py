@@ -70,8 +70,9 @@ def iam_recorder(aws: None, synth: Synth) -> Iterator[None]:
         if CALLING:
             function = CALLING[-1]
             for pair in iam_check.needs(client.meta.service_model.service_name, operation, params):
-                USED.setdefault(function, set()).add(pair)
-                if not iam_check.allowed(granted[function], pair):
+                grant = iam_check.granting(granted[function], pair)
+                USED.setdefault(function, set()).add(grant or pair)
+                if grant is None:
                     DENIED.append(f"{function}: {pair[0]} on {pair[1]}")
         return original(client, operation, params)
 
