@@ -18,7 +18,7 @@ PY := .venv/bin/python
 STAGE ?= dev
 STACK := pivotr-mailer-$(STAGE)
 
-.PHONY: help install synth test soak demo local openapi plan deploy bootstrap bench clean
+.PHONY: help install synth test soak demo local openapi plan preflight deploy bootstrap secret admin rotate-unsubscribe-key redrive bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -56,14 +56,38 @@ local: synth ## serve the HTTP API on 127.0.0.1 over moto for curl or a frontend
 openapi: install ## regenerate docs/openapi.json from docs/openapi_source.py
 	$(PY) docs/openapi_source.py
 
+# -- a real account (the caller's credentials; docs/first-deploy.md) ----------------------------------
+# These targets need credentials, which may come from an instance or container role.
+CREDENTIALED := plan preflight deploy bootstrap secret admin rotate-unsubscribe-key redrive
+$(CREDENTIALED): export AWS_EC2_METADATA_DISABLED := false
+OPS := $(PY) -m ops
+
 plan: install ## terraform plan of one stage: make plan STAGE=prod (needs AWS credentials)
 	npx cdktf diff $(STACK)
 
-deploy: install ## deploy one stage: make deploy STAGE=prod (needs AWS credentials)
+preflight: synth ## read-only checks of the account before a deploy: make preflight STAGE=prod
+	$(OPS) preflight --stage $(STAGE)
+
+deploy: preflight ## preflight, then deploy one stage: make deploy STAGE=prod (needs AWS credentials)
 	npx cdktf deploy $(STACK)
 
 bootstrap: install ## create the state bucket (local state), once per account
 	npx cdktf deploy pivotr-mailer-bootstrap
+
+secret: synth ## put a secret's value from stdin: make secret STAGE=dev NAME=verifier-api-key
+	@test -n "$(NAME)" || { echo "NAME=verifier-api-key or NAME=unsubscribe-signing-key"; exit 2; }
+	$(OPS) secret --stage $(STAGE) --name $(NAME)
+
+admin: synth ## create the first Cognito user: make admin STAGE=prod EMAIL=you@example.com
+	@test -n "$(EMAIL)" || { echo "EMAIL=<the admin's address>"; exit 2; }
+	$(OPS) create-admin --stage $(STAGE) --email $(EMAIL)
+
+rotate-unsubscribe-key: synth ## new unsubscribe key; old links work OVERLAP_DAYS more (default 90)
+	$(OPS) rotate-unsubscribe-key --stage $(STAGE) $(if $(OVERLAP_DAYS),--overlap-days $(OVERLAP_DAYS))
+
+redrive: synth ## move a DLQ back into its queue after a fix: make redrive STAGE=prod QUEUE=sending
+	@test -n "$(QUEUE)" || { echo "QUEUE=sending|verification|transfers|ses-feedback"; exit 2; }
+	$(OPS) redrive --stage $(STAGE) --queue $(QUEUE)
 
 clean: ## remove generated output (keeps installs)
 	rm -rf cdktf.out .pytest_cache

@@ -79,3 +79,25 @@ def test_feedback_parses_raw_delivery_and_refuses_what_it_cannot_read() -> None:
     for body in ("[]", "{}", json.dumps({"eventType": "Bounce"}), json.dumps({"notificationType": "Spam", "mail": ses.MAIL})):
         with pytest.raises(feedback.Unparseable):
             feedback.parse(body)
+
+
+# -- unsubscribe key rings (issue 14: rotation with an overlap) -------------------------------------
+def test_a_key_ring_reads_a_plain_key_or_a_rotated_ring() -> None:
+    from pivotr.domain.unsubscribe import KeyRing
+
+    assert KeyRing.parse("k0\n") == KeyRing(b"k0")
+    ring = KeyRing(b"k0").rotate(b"k1", now=1000.0, overlap=100.0)
+    assert KeyRing.parse(ring.dumps()) == ring == KeyRing(b"k1", ((b"k0", 1100.0),))
+    assert ring.valid(1099.0) == (b"k1", b"k0") and ring.valid(1100.0) == (b"k1",)
+    # a later rotation keeps the earlier keys until their own expiry and drops expired ones
+    assert ring.rotate(b"k2", now=1050.0, overlap=100.0).previous == ((b"k1", 1150.0), (b"k0", 1100.0))
+    assert ring.rotate(b"k2", now=1200.0, overlap=100.0).previous == ((b"k1", 1300.0),)
+
+
+@pytest.mark.parametrize("value", ['{"current": ', '{"previous": []}', '{"current": "k", "previous": [{"key": "k0"}]}',
+                                   '{"current": "k", "previous": [{"key": "k0", "expires": "soon"}]}'])
+def test_a_secret_that_is_no_key_ring_is_refused(value: str) -> None:
+    from pivotr.domain.unsubscribe import KeyRing
+
+    with pytest.raises(ValueError, match="neither a key nor a key ring"):
+        KeyRing.parse(value)

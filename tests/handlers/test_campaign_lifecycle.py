@@ -90,8 +90,8 @@ class World:
 
         monkeypatch.setattr(store, "release", release)
         mailer.api.get("/leads")  # loads api-leads, which creates the signing key's secret from the plan
-        self.key = boto3.client("secretsmanager").get_secret_value(
-            SecretId="pivotr-mailer-dev-unsubscribe-signing-key")["SecretString"].encode()
+        self.key = unsubscribe.KeyRing.parse(boto3.client("secretsmanager").get_secret_value(
+            SecretId="pivotr-mailer-dev-unsubscribe-signing-key")["SecretString"]).current
 
     def reset(self) -> None:
         mailer = self.mailer

@@ -197,6 +197,38 @@ def test_5b_a_signing_key_with_no_value_pauses_the_campaign_with_the_reason(stri
     assert Counter(mailer.sent_leads()) == Counter(ids(people))
 
 
+
+def test_5c_a_signing_secret_that_is_no_key_pauses_the_campaign_instead_of_retrying(strict_mailer) -> None:
+    """Issue 14: the secret may now hold a key ring (rotation); a value that is neither is an operator's
+    mistake, named in the pause reason, never retried into the DLQ."""
+    import boto3
+    from aws_lambda_powertools.utilities import parameters
+
+    mailer = strict_mailer
+    people = leads(2)
+    mailer.add_leads(people)
+    campaign = mailer.campaign()
+    secrets = boto3.client("secretsmanager")
+    arn = mailer.service.env.unsubscribe_signing_key_secret_arn
+    good = secrets.get_secret_value(SecretId=arn)["SecretString"]
+    try:
+        # Given a half-pasted key ring
+        secrets.put_secret_value(SecretId=arn, SecretString='{"current": ')
+        parameters.clear_caches()
+        start(mailer, campaign)
+        mailer.queue.run(horizon=600)
+        # Then the campaign pauses with the reason; nothing was sent
+        item = mailer.read(campaign)
+        assert item["status"] == "paused" and "neither a key nor a key ring" in item["pauseReason"]
+        assert not mailer.stub.requests
+    finally:
+        secrets.put_secret_value(SecretId=arn, SecretString=good)
+        parameters.clear_caches()
+    # When the value is put right and the campaign resumed, everyone gets the e-mail
+    start(mailer, campaign)
+    run_to_completion(mailer, campaign)
+    assert Counter(mailer.sent_leads()) == Counter(ids(people))
+
 # 6 -------------------------------------------------------------------------------------------------
 def test_6_no_ses_call_starts_unless_a_worst_case_call_fits_before_the_timeout(strict_mailer) -> None:
     mailer = strict_mailer
@@ -316,9 +348,11 @@ def test_10b_settling_a_dead_claim_yields_to_the_send_event_that_raced_it(strict
 def signing_key(api) -> bytes:
     import boto3
 
+    from pivotr.domain import unsubscribe
+
     api.get("/leads")  # loading api-leads creates its secret in moto, from the plan
-    return boto3.client("secretsmanager").get_secret_value(
-        SecretId="pivotr-mailer-dev-unsubscribe-signing-key")["SecretString"].encode()
+    return unsubscribe.KeyRing.parse(boto3.client("secretsmanager").get_secret_value(
+        SecretId="pivotr-mailer-dev-unsubscribe-signing-key")["SecretString"]).current
 
 
 def test_11_an_opt_out_outlives_the_lead_record(strict_mailer, signing_key) -> None:

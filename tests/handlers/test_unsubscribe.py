@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import boto3
 import pytest
-
 from pivotr.domain import unsubscribe
 from pivotr.domain.unsubscribe import Subscription
 
@@ -12,7 +11,8 @@ from pivotr.domain.unsubscribe import Subscription
 @pytest.fixture
 def key(api) -> bytes:
     api.get("/leads")  # loading api-leads creates its secret in moto, from the plan
-    return boto3.client("secretsmanager").get_secret_value(SecretId="pivotr-mailer-dev-unsubscribe-signing-key")["SecretString"].encode()
+    value = boto3.client("secretsmanager").get_secret_value(SecretId="pivotr-mailer-dev-unsubscribe-signing-key")["SecretString"]
+    return unsubscribe.KeyRing.parse(value).current  # the key new links are signed with (rotation tests change it)
 
 
 def leads_table(synth):
@@ -70,3 +70,58 @@ def test_tokens_round_trip_and_bind_the_lead() -> None:
     assert unsubscribe.link("https://x/unsubscribe", Subscription("ld_a", None), key).startswith("https://x/unsubscribe?token=")
     with pytest.raises(unsubscribe.BadToken):
         unsubscribe.verify(token, b"other-key")
+
+
+# -- key rotation (make rotate-unsubscribe-key): old links work for the overlap, then stop ------------
+def _rotate(synth, now: float, overlap_days: int = 30) -> None:
+    from ops.aws import Clients
+    from ops.commands import rotate_unsubscribe_key
+    from ops.plans import StagePlan
+
+    rotate_unsubscribe_key(StagePlan.load(synth.outdir, "dev"), Clients("ap-south-1"), overlap_days, now)
+
+
+@pytest.fixture
+def fresh_ring(monkeypatch):
+    """A container that has not forced a re-read of the key ring in the last minute."""
+    from pivotr.data import unsubscribe as data
+
+    monkeypatch.setattr(data, "_last_refresh", [float("-inf")])
+
+
+def test_after_a_rotation_links_from_mail_already_sent_still_unsubscribe(api, key, synth, fresh_ring) -> None:
+    import time
+
+    # Given a link signed with today's key, in mail already sent
+    lead = api.post("/leads", {"email": "old-link@example.com"}).body
+    old_link = unsubscribe.sign(Subscription(lead["id"], "cp_1"), key)
+    assert api.get("/unsubscribe", query={"token": old_link}).status == 200  # this container caches the ring
+    # When the key is rotated (30-day overlap) / Then the old link still works
+    _rotate(synth, time.time())
+    assert api.post("/unsubscribe", query={"token": old_link}).status == 200
+    assert api.get(f"/leads/{lead['id']}").body["status"] == "unsubscribed"
+
+
+def test_a_link_signed_with_the_new_key_works_before_the_cached_ring_expires(api, key, synth, fresh_ring) -> None:
+    import time
+
+    lead = api.post("/leads", {"email": "new-link@example.com"}).body
+    assert api.get("/unsubscribe", query={"token": unsubscribe.sign(Subscription(lead["id"], None), key)}).status == 200
+    # When the key is rotated and send-email (a fresh container) signs with the new one
+    _rotate(synth, time.time())
+    new_key = unsubscribe.KeyRing.parse(boto3.client("secretsmanager").get_secret_value(
+        SecretId="pivotr-mailer-dev-unsubscribe-signing-key")["SecretString"]).current
+    # Then api-leads, whose cached ring predates the rotation, reads the ring again and accepts it
+    assert api.post("/unsubscribe", query={"token": unsubscribe.sign(Subscription(lead["id"], None), new_key)}).status == 200
+
+
+def test_once_the_overlap_is_over_old_links_are_refused(api, key, synth, fresh_ring) -> None:
+    import time
+
+    lead = api.post("/leads", {"email": "expired-link@example.com"}).body
+    old_link = unsubscribe.sign(Subscription(lead["id"], "cp_1"), key)
+    # Given a rotation 31 days ago with a 30-day overlap
+    _rotate(synth, time.time() - 31 * 86_400, overlap_days=30)
+    # Then the old link shows the error page and changes nothing
+    assert api.post("/unsubscribe", query={"token": old_link}).status == 400
+    assert api.get(f"/leads/{lead['id']}").body["status"] == "new"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import cached_property
 
 import boto3
@@ -10,11 +11,27 @@ from pivotr.data.counters import counter_actions
 from pivotr.data.dynamo import transact_unless_first_fails
 from pivotr.data.secrets import secret
 from pivotr.data.suppression import SuppressionList
+from pivotr.domain.unsubscribe import KeyRing
+
+REFRESH_INTERVAL = 60.0  # seconds: at most one forced re-read of the key ring per container per minute
+_last_refresh = [float("-inf")]
 
 
 def signing_key(secret_arn: str) -> bytes:
-    """The HMAC key from Secrets Manager (cached)."""
-    return secret(secret_arn).encode()
+    """The key new links are signed with: the ring's current key (cached like every secret)."""
+    return key_ring(secret_arn).current
+
+
+def key_ring(secret_arn: str, *, refresh: bool = False, clock=time.monotonic) -> KeyRing:
+    """Every key a link may carry. ``refresh`` re-reads the secret now (a link signed with a key newer
+    than the cached ring, just after a rotation), at most once per REFRESH_INTERVAL, so forged links
+    cannot turn into a stream of Secrets Manager reads."""
+    if refresh:
+        if clock() - _last_refresh[0] < REFRESH_INTERVAL:
+            refresh = False
+        else:
+            _last_refresh[0] = clock()
+    return KeyRing.parse(secret(secret_arn, fresh=refresh))
 
 
 class UnsubscribeStore:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from pivotr.data.dynamo import ConditionFailed, Table
 from pivotr.data.suppression import REASONS, SuppressionList
-from pivotr.data.unsubscribe import UnsubscribeStore, signing_key
+from pivotr.data.unsubscribe import UnsubscribeStore, key_ring
 from pivotr.domain import leads, unsubscribe
 from pivotr.env import LeadsEnv
 from pivotr.errors import conflict, invalid, not_found
@@ -103,8 +104,14 @@ def build(env: LeadsEnv) -> APIGatewayHttpResolver:
     unsubscribes = UnsubscribeStore(env.leads_table, env.metrics_table, suppression)
 
     def subscription() -> unsubscribe.Subscription | None:
+        """Checked against every key valid now; a link signed with a key newer than this container's
+        cached ring (just after a rotation) gets one fresh read of the ring before it is refused."""
+        token = query(app).get("token")
         try:
-            return unsubscribe.verify(query(app).get("token"), signing_key(env.unsubscribe_signing_key_secret_arn))
+            try:
+                return unsubscribe.verify(token, key_ring(env.unsubscribe_signing_key_secret_arn), time.time())
+            except unsubscribe.Forged:
+                return unsubscribe.verify(token, key_ring(env.unsubscribe_signing_key_secret_arn, refresh=True), time.time())
         except unsubscribe.BadToken:
             return None
 

@@ -116,10 +116,13 @@ class Delivery:
 
     # -- prepare: everything that can fail happens before the claim -----------------------------
     def _signing_key(self, campaign_id: str, now: float) -> bytes | None:
-        """The unsubscribe signing key; a secret with no value yet pauses the campaign (every e-mail
-        needs its link), a passing error propagates (the messages are retried)."""
+        """The unsubscribe signing key; a secret with no value yet, or a value that is no key, pauses the
+        campaign (every e-mail needs its link), a passing error propagates (the messages are retried)."""
         try:
             return self.signing_key()
+        except ValueError as error:  # KeyRing.parse: the value is neither a key nor a key ring
+            self.pause(campaign_id, f"{error} (put it again with make secret, then resume)", now)
+            return None
         except Exception as error:
             if "ResourceNotFoundException" not in str(error):
                 raise
