@@ -7,7 +7,7 @@ Stubber for the calls moto does not serve.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import boto3
@@ -32,3 +32,14 @@ class Clients:
 
 def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def unless_missing(call: Callable[..., Any], missing: str | tuple[str, ...], **params: Any) -> Any:
+    """``call(**params)``, or None when AWS answers with an error code of ``missing`` (the thing does
+    not exist); any other error propagates."""
+    try:
+        return call(**params)
+    except ClientError as error:
+        if error_code(error) in ((missing,) if isinstance(missing, str) else missing):
+            return None
+        raise

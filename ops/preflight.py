@@ -22,7 +22,7 @@ from modules.config import (
     stage_variable,
 )
 from modules.naming import Naming
-from ops.aws import Clients, error_code
+from ops.aws import Clients, error_code, unless_missing
 from ops.plans import StagePlan
 
 UNRESERVED_MINIMUM = 100  # AWS keeps this much of the account's concurrency unreserved
@@ -141,13 +141,8 @@ def check_state_bucket(ctx: Context) -> Iterator[Check]:
         yield fail("state bucket", f"{state.bucket} is not versioned: a bad apply could not be rolled back",
                    f"aws s3api put-bucket-versioning --bucket {state.bucket} --versioning-configuration Status=Enabled")
         return
-    try:
-        rules = s3.get_bucket_encryption(Bucket=state.bucket)["ServerSideEncryptionConfiguration"]["Rules"]
-    except ClientError as error:
-        if error_code(error) != "ServerSideEncryptionConfigurationNotFoundError":
-            raise
-        rules = []
-    if not rules:
+    encryption = unless_missing(s3.get_bucket_encryption, "ServerSideEncryptionConfigurationNotFoundError", Bucket=state.bucket)
+    if not (encryption or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules"):
         yield fail("state bucket", f"{state.bucket} has no default encryption",
                    f"aws s3api put-bucket-encryption --bucket {state.bucket} --server-side-encryption-configuration "
                    "'{\"Rules\":[{\"ApplyServerSideEncryptionByDefault\":{\"SSEAlgorithm\":\"aws:kms\"}}]}'")
@@ -173,13 +168,8 @@ def check_lambda_concurrency(ctx: Context) -> Iterator[Check]:
     # What this deploy adds on top of what its functions reserve today (a redeploy adds nothing).
     lam, adds = ctx.aws("lambda"), 0
     for function, reserve in ctx.plan.reserved_concurrency.items():
-        try:
-            now = int(lam.get_function_concurrency(FunctionName=function).get("ReservedConcurrentExecutions") or 0)
-        except ClientError as error:
-            if error_code(error) != "ResourceNotFoundException":
-                raise
-            now = 0
-        adds += max(0, reserve - now)
+        today = unless_missing(lam.get_function_concurrency, "ResourceNotFoundException", FunctionName=function) or {}
+        adds += max(0, reserve - int(today.get("ReservedConcurrentExecutions") or 0))
     if unreserved - adds < UNRESERVED_MINIMUM:
         yield fail("lambda concurrency", f"{ctx.stage.stage} reserves {adds} more but only {unreserved} are unreserved "
                    f"and AWS keeps {UNRESERVED_MINIMUM}: other functions of the account hold the rest",
@@ -192,11 +182,7 @@ def check_lambda_concurrency(ctx: Context) -> Iterator[Check]:
 def check_powertools_layer(ctx: Context) -> Iterator[Check]:
     ssm = ctx.aws("ssm")
     for name in ctx.plan.ssm_parameters:
-        try:
-            ssm.get_parameter(Name=name)
-        except ClientError as error:
-            if error_code(error) != "ParameterNotFound":
-                raise
+        if unless_missing(ssm.get_parameter, "ParameterNotFound", Name=name) is None:
             yield fail("powertools layer", f"{ctx.stage.region} has no public parameter {name}",
                        "deploy to a region where Powertools publishes this version's layer, or change "
                        "POWERTOOLS_VERSION in modules/catalog.py (and the Pipfile) to one that exists there")
@@ -212,11 +198,8 @@ def check_secrets(ctx: Context) -> Iterator[Check]:
         put = (f"make rotate-unsubscribe-key STAGE={ctx.stage.stage}  # generates the first key; nobody sees it"
                if short == "unsubscribe-signing-key" else
                f"make secret STAGE={ctx.stage.stage} NAME={short}  # reads the value from standard input")
-        try:
-            secret = sm.describe_secret(SecretId=name)
-        except ClientError as error:
-            if error_code(error) != "ResourceNotFoundException":
-                raise
+        secret = unless_missing(sm.describe_secret, "ResourceNotFoundException", SecretId=name)
+        if secret is None:
             yield warn(f"secret {short}", "created by the deploy, without a value", f"after the deploy: {put}")
             continue
         if secret.get("DeletedDate"):
@@ -259,11 +242,8 @@ def check_ses_account(ctx: Context) -> Iterator[Check]:
 @check
 def check_ses_identity(ctx: Context) -> Iterator[Check]:
     domain = ctx.stage.ses.identity_domain
-    try:
-        identity = ctx.aws("sesv2").get_email_identity(EmailIdentity=domain)
-    except ClientError as error:
-        if error_code(error) != "NotFoundException":
-            raise
+    identity = unless_missing(ctx.aws("sesv2").get_email_identity, "NotFoundException", EmailIdentity=domain)
+    if identity is None:
         if ctx.stage.ses.create_identity:
             yield warn("ses identity", f"{domain} is created by the deploy",
                        f"publish its DKIM records (aws sesv2 get-email-identity --email-identity {domain})"
@@ -291,11 +271,8 @@ def check_existing_feedback(ctx: Context) -> Iterator[Check]:
     if ses.create:
         yield ok("ses feedback", f"configuration set {ses.configuration_set} and its feedback queue are created by the stack")
         return
-    try:
-        ctx.aws("sesv2").get_configuration_set(ConfigurationSetName=ses.configuration_set)
-    except ClientError as error:
-        if error_code(error) != "NotFoundException":
-            raise
+    if unless_missing(ctx.aws("sesv2").get_configuration_set, "NotFoundException",
+                      ConfigurationSetName=ses.configuration_set) is None:
         yield fail("ses configuration set", f"{ses.configuration_set} does not exist",
                    f"export {ctx.var('ses.create')}=true  # the stack creates it, its topic and its queue")
         return
@@ -314,14 +291,12 @@ def check_existing_feedback(ctx: Context) -> Iterator[Check]:
         return
     queue = ctx.naming.feedback_queue(ses)
     sqs = ctx.aws("sqs")
-    try:
-        url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
-    except ClientError as error:
-        if error_code(error) not in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
-            raise
+    found = unless_missing(sqs.get_queue_url, ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"), QueueName=queue)
+    if found is None:
         yield fail("ses feedback queue", f"{queue} does not exist", f"export {ctx.var('ses.feedback_queue_url')}=<its URL>  "
                    f"# or {ctx.var('ses.create')}=true")
         return
+    url = found["QueueUrl"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn", "Policy"])["Attributes"]
     queue_arn = attributes["QueueArn"]
     subscribed = [t for t in topics if any(s.get("Protocol") == "sqs" and s.get("Endpoint") == queue_arn

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import io
-import os
-from collections.abc import Iterator
 
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 from pivotr.domain import unsubscribe
 from pivotr.domain.unsubscribe import KeyRing, Subscription
 
@@ -20,16 +17,6 @@ from tests.synth import Synth
 
 REGION = "ap-south-1"
 DAY = 86_400
-
-
-@pytest.fixture
-def account() -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
-    with mock_aws():
-        yield
-    for key, value in saved.items():
-        os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
 
 
 class Tty(io.StringIO):
@@ -56,7 +43,7 @@ def test_every_command_explains_itself(synth: Synth, command: str, capsys) -> No
     assert exit.value.code == 0 and "--stage" in capsys.readouterr().out
 
 
-def test_a_secret_is_read_from_stdin_and_never_printed(synth: Synth, account: None, capsys) -> None:
+def test_a_secret_is_read_from_stdin_and_never_printed(synth: Synth, moto_account: None, capsys) -> None:
     # Given the deployed, empty secret
     deployed_secrets(synth)
     # When the operator pipes the value in
@@ -81,7 +68,7 @@ def test_at_a_terminal_the_value_is_typed_without_echo() -> None:
     (["--name", "api-key"], "v", "no secret 'api-key' in dev; the stage has unsubscribe-signing-key, verifier-api-key"),
     (["--name", "unsubscribe-signing-key"], '{"current": 1', "neither a key nor a key ring"),
 ])
-def test_bad_secret_input_stores_nothing_and_says_why(synth: Synth, account: None, capsys, argv, stdin, message) -> None:
+def test_bad_secret_input_stores_nothing_and_says_why(synth: Synth, moto_account: None, capsys, argv, stdin, message) -> None:
     deployed_secrets(synth)
     code, _ = ops(synth, "secret", "--stage", "dev", *argv, stdin=stdin)
     assert code == 2 and message in capsys.readouterr().err
@@ -90,12 +77,12 @@ def test_bad_secret_input_stores_nothing_and_says_why(synth: Synth, account: Non
                for name in StagePlan.load(synth.outdir, "dev").secrets)
 
 
-def test_a_secret_before_the_deploy_is_refused_with_the_next_step(synth: Synth, account: None, capsys) -> None:
+def test_a_secret_before_the_deploy_is_refused_with_the_next_step(synth: Synth, moto_account: None, capsys) -> None:
     code, _ = ops(synth, "secret", "--stage", "dev", "--name", "verifier-api-key", stdin="v")
     assert code == 2 and "does not exist yet: make deploy STAGE=dev first" in capsys.readouterr().err
 
 
-def test_the_first_admin_is_created_in_the_stages_pool(synth: Synth, account: None, capsys) -> None:
+def test_the_first_admin_is_created_in_the_stages_pool(synth: Synth, moto_account: None, capsys) -> None:
     # Given the deployed pool (found by the name in the plan)
     cognito = boto3.client("cognito-idp", region_name=REGION)
     pool = cognito.create_user_pool(PoolName=StagePlan.load(synth.outdir, "dev").user_pool)["UserPool"]["Id"]
@@ -111,7 +98,7 @@ def test_the_first_admin_is_created_in_the_stages_pool(synth: Synth, account: No
     assert code == 2 and "already exists" in capsys.readouterr().err
 
 
-def test_create_admin_before_the_deploy_says_to_deploy(synth: Synth, account: None, capsys) -> None:
+def test_create_admin_before_the_deploy_says_to_deploy(synth: Synth, moto_account: None, capsys) -> None:
     code, _ = ops(synth, "create-admin", "--stage", "prod", "--email", "admin@pivotr.example.com")
     assert code == 2 and "0 user pools named pivotr-mailer-prod-users: make deploy STAGE=prod first" in capsys.readouterr().err
 
@@ -122,7 +109,7 @@ def _ring(stage: str = "dev") -> KeyRing:
     return KeyRing.parse(value)
 
 
-def test_rotation_keeps_old_links_valid_for_the_overlap_only(synth: Synth, account: None) -> None:
+def test_rotation_keeps_old_links_valid_for_the_overlap_only(synth: Synth, moto_account: None) -> None:
     # Given a first key put by hand, and a link signed with it
     deployed_secrets(synth)
     assert ops(synth, "secret", "--stage", "dev", "--name", "unsubscribe-signing-key", stdin="first-key")[0] == 0
@@ -147,13 +134,13 @@ def test_rotation_keeps_old_links_valid_for_the_overlap_only(synth: Synth, accou
     assert len(_ring().previous) == 2  # the first key expired at t0 + 30 days and is gone
 
 
-def test_rotation_refuses_a_zero_overlap(synth: Synth, account: None, capsys) -> None:
+def test_rotation_refuses_a_zero_overlap(synth: Synth, moto_account: None, capsys) -> None:
     deployed_secrets(synth)
     code, _ = ops(synth, "rotate-unsubscribe-key", "--stage", "dev", "--overlap-days", "0")
     assert code == 2 and "at least one day" in capsys.readouterr().err
 
 
-def test_redrive_moves_a_dlq_back_into_its_queue(synth: Synth, account: None) -> None:
+def test_redrive_moves_a_dlq_back_into_its_queue(synth: Synth, moto_account: None) -> None:
     # Given the stage's sending queue and its DLQ (SQS's message move task through the Stubber)
     sqs = boto3.client("sqs", region_name=REGION)
     stub = Stubber(sqs)
@@ -174,7 +161,7 @@ def test_redrive_moves_a_dlq_back_into_its_queue(synth: Synth, account: None) ->
     stub.assert_no_pending_responses()
 
 
-def test_redrive_names_the_queues_it_knows(synth: Synth, account: None, capsys) -> None:
+def test_redrive_names_the_queues_it_knows(synth: Synth, moto_account: None, capsys) -> None:
     code, _ = ops(synth, "redrive", "--stage", "dev", "--queue", "mail")
     err = capsys.readouterr().err
     assert code == 2 and "choose one of sending, ses-feedback, transfers, verification" in err

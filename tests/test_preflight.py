@@ -13,7 +13,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from modules.config import load
 from ops import preflight
@@ -63,16 +62,6 @@ class Account:
 ENV = {f"PIVOTR_{s}_ACCOUNT_ID": ACCOUNT for s in ("DEV", "STAGING", "PROD")} | {
     "PIVOTR_STATE_BUCKET": STATE_BUCKET, "PIVOTR_DEV_ALARM_EMAIL": "oncall@pivotr.example.com",
     "PIVOTR_PROD_ALARM_EMAIL": "oncall@pivotr.example.com"}
-
-
-@pytest.fixture
-def moto_account() -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
-    with mock_aws():
-        yield
-    for key, value in saved.items():
-        os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
 
 
 def seed(account: Account, plan: StagePlan) -> str:
