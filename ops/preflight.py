@@ -373,6 +373,9 @@ def check_alarm_subscription(ctx: Context) -> Iterator[Check]:
     elif subscriptions:
         yield report("alarm subscription", "a subscription waits for confirmation: alarms reach nobody yet",
                      "open the e-mail from AWS Notifications and confirm it")
+    elif ctx.stage.alarm_email:  # this deploy subscribes it (and the next preflight wants it confirmed)
+        yield warn("alarm subscription", f"nobody is subscribed yet; the deploy subscribes {ctx.stage.alarm_email}",
+                   "confirm the subscription from that e-mail after the deploy")
     else:
         yield report("alarm subscription", f"nobody is subscribed to {ctx.plan.alarm_topic}: alarms reach nobody",
                      f"export {email_var}=<on-call address> && make deploy STAGE={ctx.stage.stage}  "
