@@ -125,7 +125,7 @@ class MailerStack(AwsStack):
         leads.connect(verify_email, "get", "update")
         recipients.connect(verify_email, "update")  # hands a verified recipient back to the release gate
 
-        process_feedback.add_sqs_source(ses.feedback_queue)
+        ses.connect_feedback(process_feedback)  # the queue, and which topic's notifications are authentic
         leads.connect(process_feedback, "update")  # suppress
         suppression.connect(process_feedback, "put")
         campaigns.connect(process_feedback, "get", "update")  # auto-pause
@@ -213,6 +213,10 @@ class MailerStack(AwsStack):
         monitoring.alarm("api-5xx", api.metric_server_errors(), threshold=0, comparison="GreaterThanThreshold",
                          description="HTTP API answered 5xx")
         monitoring.alarm_ses_reputation()
+        monitoring.alarm("feedback-rejected", Metric(naming.metrics_namespace, "RejectedFeedback", {"service": "process-feedback"}),
+                         threshold=0, comparison="GreaterThanThreshold",
+                         description="process-feedback dropped messages that are not authentic SES notifications of this "
+                                     "stage's topic: someone else can write to the feedback queue (docs/security.md)")
         monitoring.add_graph("Lambda invocations", [fn.metric_invocations() for fn in fns.values()])
         monitoring.add_graph("Lambda errors", [fn.metric_errors() for fn in fns.values()])
         monitoring.add_graph("Lambda duration (avg ms)", [fn.metric_duration() for fn in fns.values()])

@@ -157,6 +157,7 @@ def scenario(functions: Functions, base: str) -> None:
     from tests.handlers.events import LambdaContext
     from tests.handlers.mailer_sim import send_event
     from tests.handlers.ses_examples import COMPLAINT, DELIVERY, bounce, event, sns, sqs_event
+    from tests.sns_signing import trust
 
     send = functions.load("send-email")
     send.service.clock = CLOCK
@@ -203,7 +204,7 @@ def scenario(functions: Functions, base: str) -> None:
     print(f"{batches} batches; SES accepted {len(accepted)} e-mails, each with List-Unsubscribe one-click headers")
 
     step("Feed SES notifications to process-feedback: sends, 2 bounces, a complaint, deliveries")
-    feedback = functions.load("process-feedback")
+    feedback = trust(functions.load("process-feedback"))  # signed as SNS signs (tests/sns_signing.py)
     stamp = "2026-11-25T12:00:00.000Z"
     bodies = [sns(send_event(sent, stamp), f"sns-send-{i}") for i, sent in enumerate(accepted)]
     for i, sent in enumerate(accepted):

@@ -9,6 +9,7 @@ Secrets Manager at run time.
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -53,6 +54,13 @@ class SesConfig:
     create: bool = False  # the stack creates this stage's configuration set, topic and feedback queue
     create_identity: bool = False  # the stack creates the domain identity (one stage per account)
     route53_zone_id: str = ""  # when set with ``create_identity``: DKIM, SPF and DMARC records
+    # The SNS topic the owner's configuration set publishes to (a name in the stage's account and
+    # region, or an ARN), for stages that do not create theirs: process-feedback applies only
+    # notifications of this topic (preflight checks it is the one the configuration set uses).
+    feedback_topic: str = "pivotr-mailer-ses-events"
+    # The subscription delivers bare SES JSON (no SNS envelope, so no signature to verify): only if
+    # the owner's subscription is set up that way. The queue policy is then the only guard.
+    raw_delivery: bool = False
     # While the account is in the SES sandbox, SES also authorizes each recipient's identity, so
     # the send grant then covers every identity of the account (for this From address only).
     sandbox: bool = True
@@ -60,6 +68,11 @@ class SesConfig:
     # together (the rest absorbs delivery jitter and other senders on the account; lower it when
     # stages or other applications share the account).
     quota_share: float = 0.9
+
+    def owner_topic_arn(self, region: str, account: str) -> str:
+        """The ARN of ``feedback_topic`` (a name in the stage's account and region, or an ARN)."""
+        topic = self.feedback_topic
+        return topic if topic.startswith("arn:") else f"arn:aws:sns:{region}:{account}:{topic}"
 
 
 @dataclass(frozen=True)
@@ -88,6 +101,9 @@ class StageConfig:
     api_throttle_burst: int = 100  # requests
     ses: SesConfig = field(default_factory=SesConfig)
     verifier_base_url: str = "https://client.myemailverifier.com"
+    # The verifier's API key travels in the URL path: http is accepted only for a loopback stand-in,
+    # and only when said explicitly (local testing); never in prod.
+    verifier_allow_http: bool = False
     protect_data: bool = False  # deletion protection + prevent_destroy on stateful resources
     transfer_retention_days: int = 7  # days uploads, invalid-row reports and exports stay in the transfer bucket
 
@@ -163,6 +179,7 @@ _STAGE_FIELDS = (
     "api_throttle_rate",
     "api_throttle_burst",
     "verifier_base_url",
+    "verifier_allow_http",
     "ses.configuration_set",
     "ses.from_email",
     "ses.feedback_queue_url",
@@ -171,6 +188,8 @@ _STAGE_FIELDS = (
     "ses.create_identity",
     "ses.route53_zone_id",
     "ses.sandbox",
+    "ses.feedback_topic",
+    "ses.raw_delivery",
     "ses.quota_share",
     "transfer_retention_days",
 )
@@ -276,6 +295,11 @@ def _validate(config: StageConfig) -> None:
         raise ConfigError(f"{where}: SES quota share must be above 0 and at most 1, got {config.ses.quota_share}")
     if config.api_throttle_rate <= 0 or config.api_throttle_burst <= 0:
         raise ConfigError(f"{where}: API throttling rate and burst must be positive")
+    verifier = urllib.parse.urlsplit(config.verifier_base_url)
+    loopback_http = verifier.scheme == "http" and verifier.hostname in ("127.0.0.1", "localhost", "::1")
+    if verifier.scheme != "https" and not (loopback_http and config.verifier_allow_http and config.stage != "prod"):
+        raise ConfigError(f"{where}: verifier base URL {config.verifier_base_url!r} must be https (the API key is in "
+                          f"its path); plain http only for a loopback stand-in with {stage_variable(config.stage, 'verifier_allow_http')}=true")
     if config.ses.create and config.ses.feedback_queue_url:
         raise ConfigError(f"{where}: a feedback queue URL names an existing queue, but this stage creates its own "
                           f"(ses.create); set one or the other")

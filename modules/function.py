@@ -86,6 +86,7 @@ class PythonFunction(tf.Construct):
         self._sealed = False
         self._environment: dict[str, str] = {
             "POWERTOOLS_SERVICE_NAME": props.name,
+            "POWERTOOLS_METRICS_NAMESPACE": naming.metrics_namespace,
             "POWERTOOLS_LOG_LEVEL": props.log_level,
             "STAGE": naming.stage,
             **props.environment,

@@ -20,6 +20,11 @@ class Naming:
     def prefix(self) -> str:
         return f"{PROJECT}-{self.stage}"
 
+    @property
+    def metrics_namespace(self) -> str:
+        """Where the functions' own metrics (embedded metric format) go: one namespace per stage."""
+        return f"PivotrMailer/{self.stage}"
+
     def feedback_queue(self, ses: SesConfig) -> str:
         """The name of the queue this stage's process-feedback reads: the configured existing queue's,
         or the stage's own."""

@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from modules import tf
 from modules.config import SES_EVENT_TYPES, SesConfig
 from modules.iam import Grantee, Statement
 from modules.naming import Naming
 from modules.queues import Configurable, ExistingQueue, Queue, QueueProps, QueueRef
+
+if TYPE_CHECKING:
+    from modules.function import PythonFunction
 
 FEEDBACK_VISIBILITY = 60  # seconds: 6x process-feedback's 10 s timeout
 FEEDBACK_MAX_RECEIVES = 5
@@ -35,6 +40,8 @@ class Ses(tf.Construct):
             self.feedback_queue = ExistingQueue(self, "feedback", queue_name=naming.feedback_queue(config),
                                                 short_name="ses-feedback")
         self.configuration_set_arn = f"{prefix}:configuration-set/{self.configuration_set_name}"
+        if not config.create:  # the owner's topic
+            self.topic_arn = config.owner_topic_arn(region, account)
 
     def _identity(self, config: SesConfig) -> None:
         identity = tf.Sesv2EmailIdentity(
@@ -53,6 +60,7 @@ class Ses(tf.Construct):
             reputation_options=tf.Sesv2ConfigurationSetReputationOptions(reputation_metrics_enabled=True),
         )
         self.topic = tf.SnsTopic(self, "topic", name=naming.name("ses-events"))
+        self.topic_arn: str = self.topic.arn
         tf.Sesv2ConfigurationSetEventDestination(
             self,
             "events",
@@ -75,7 +83,8 @@ class Ses(tf.Construct):
         self.feedback_queue = queue
         policy = queue.accept_events_from("sns.amazonaws.com", self.topic.arn)  # only this stage's topic
         tf.SnsTopicSubscription(self, "feedback-subscription", topic_arn=self.topic.arn, protocol="sqs",
-                                endpoint=queue.arn, depends_on=[policy])
+                                endpoint=queue.arn, raw_message_delivery=config.raw_delivery or None,
+                                depends_on=[policy])
 
     def _dns(self, identity: tf.Sesv2EmailIdentity, config: SesConfig) -> None:
         domain, zone = config.identity_domain, config.route53_zone_id
@@ -89,6 +98,13 @@ class Ses(tf.Construct):
                          records=["v=spf1 include:amazonses.com ~all"])
         tf.Route53Record(self, "dmarc", zone_id=zone, type="TXT", ttl=RECORD_TTL, name=f"_dmarc.{domain}",
                          records=[DMARC_POLICY])
+
+    def connect_feedback(self, function: PythonFunction) -> None:
+        """Let ``function`` consume this stage's feedback queue and apply only what this stage's topic
+        published (the topic ARN and whether the subscription delivers raw SES JSON)."""
+        function.add_sqs_source(self.feedback_queue)
+        function.add_environment("FEEDBACK_TOPIC_ARNS", self.topic_arn)
+        function.add_environment("FEEDBACK_RAW_DELIVERY", "true" if self.config.raw_delivery else "false")
 
     def connect_sender(self, function: Configurable) -> None:
         """Let ``function`` send mail: the send grant, the quota it paces itself by, and where to send from."""

@@ -299,8 +299,14 @@ def check_existing_feedback(ctx: Context) -> Iterator[Check]:
     url = found["QueueUrl"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn", "Policy"])["Attributes"]
     queue_arn = attributes["QueueArn"]
-    subscribed = [t for t in topics if any(s.get("Protocol") == "sqs" and s.get("Endpoint") == queue_arn
-                                           for s in _subscriptions(ctx.aws, t))]
+    expected = ses.owner_topic_arn(ctx.stage.region, ctx.account)
+    if expected not in topics:
+        yield fail("ses feedback topic", f"process-feedback applies only notifications of {expected}, but "
+                   f"{ses.configuration_set} publishes to {', '.join(topics)}: every event would be rejected",
+                   f"export {ctx.var('ses.feedback_topic')}={topics[0]} && make deploy STAGE={ctx.stage.stage}")
+        return
+    subscriptions = [s for s in _subscriptions(ctx.aws, expected) if s.get("Protocol") == "sqs" and s.get("Endpoint") == queue_arn]
+    subscribed = [expected] if subscriptions else []
     if not subscribed:
         yield fail("ses feedback queue", f"{queue} is not subscribed to {', '.join(topics)}: its process-feedback "
                    "would read nothing", f"aws sns subscribe --topic-arn {topics[0]} --protocol sqs "
@@ -313,7 +319,22 @@ def check_existing_feedback(ctx: Context) -> Iterator[Check]:
                    "--attributes file://policy.json  # one statement: Service sns.amazonaws.com, sqs:SendMessage, "
                    f"Condition ArnEquals aws:SourceArn {topics[0]}")
         return
-    yield ok("ses feedback", f"{ses.configuration_set} -> {', '.join(subscribed)} -> {queue}, and the queue admits only that topic")
+    raw = ctx.aws("sns").get_subscription_attributes(SubscriptionArn=subscriptions[0]["SubscriptionArn"])["Attributes"].get(
+        "RawMessageDelivery", "false") == "true"
+    if raw != ses.raw_delivery:
+        yield fail("ses feedback delivery", f"the subscription {'delivers raw SES JSON' if raw else 'wraps events in signed SNS envelopes'}"
+                   f" but the stage expects {'raw' if ses.raw_delivery else 'signed envelopes'}: every event would be rejected",
+                   f"export {ctx.var('ses.raw_delivery')}={'true' if raw else 'false'}  # or change the subscription: "
+                   f"aws sns set-subscription-attributes --subscription-arn {subscriptions[0]['SubscriptionArn']} "
+                   f"--attribute-name RawMessageDelivery --attribute-value {'false' if raw else 'true'}")
+        return
+    if raw:
+        yield warn("ses feedback delivery", "raw delivery: notifications carry no SNS signature, so the queue policy is the "
+                   "only thing that keeps forged bounces and complaints out", f"prefer signed envelopes: aws sns "
+                   f"set-subscription-attributes --subscription-arn {subscriptions[0]['SubscriptionArn']} --attribute-name "
+                   f"RawMessageDelivery --attribute-value false && export {ctx.var('ses.raw_delivery')}=false")
+    yield ok("ses feedback", f"{ses.configuration_set} -> {expected} -> {queue} "
+                             f"({'raw SES JSON' if raw else 'signed envelopes'}), and the queue admits only that topic")
 
 
 def _subscriptions(aws: Clients, topic: str) -> list[dict]:

@@ -59,6 +59,8 @@ def resolve_environment(plan: dict[str, Any], env: dict[str, str]) -> dict[str, 
             resolved[key] = _secret_arn(body["name"])
         elif rtype == "aws_s3_bucket":
             resolved[key] = create_bucket(plan, logical_id)
+        elif rtype == "aws_sns_topic":
+            resolved[key] = boto3.client("sns").create_topic(Name=body["name"])["TopicArn"]
         else:
             resolved[key] = value  # e.g. the API URL: not an AWS resource the code calls
     return resolved

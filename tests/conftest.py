@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import itertools
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,20 +31,23 @@ def root() -> Path:
     return ROOT
 
 
+_ACCOUNTS = itertools.count(1)
+
+
 @pytest.fixture
-def moto_account() -> Iterator[None]:
-    """A fresh moto account for one test (the operator tooling's), with fake credentials only."""
+def moto_account(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A moto account of its own for one test (the operator tooling's), with fake credentials only.
+
+    Its own account id (MOTO_ACCOUNT_ID), because the handler tests' session-wide mock may be active in
+    the same worker: a nested mock_aws shares its state instead of starting afresh."""
     from moto import mock_aws
 
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="ap-south-1")
+    account = str(210_000_000_000 + next(_ACCOUNTS))
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "ap-south-1", "MOTO_ACCOUNT_ID": account}.items():
+        monkeypatch.setenv(key, value)
     with mock_aws():
-        yield
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+        yield account
 
 
 # -- IAM versus calls, second half: every granted action is used by some test or has a reason --------

@@ -103,6 +103,10 @@ def test_types_are_coerced() -> None:
         ({"PIVOTR_PROD_SES_QUOTA_SHARE": "most"}, "PIVOTR_PROD_SES_QUOTA_SHARE: expected a number"),
         ({"PIVOTR_DEV_SES_FEEDBACK_QUEUE_URL": "https://sqs.ap-south-1.amazonaws.com/1/q"}, "creates its own"),
         ({"PIVOTR_DEV_SES_ROUTE53_ZONE_ID": "Z1"}, "need ses.create_identity"),
+        ({"MYEMAILVERIFIER_BASE_URL": "http://client.myemailverifier.com"}, "must be https"),
+        ({"PIVOTR_DEV_VERIFIER_BASE_URL": "http://127.0.0.1:8080"}, "PIVOTR_DEV_VERIFIER_ALLOW_HTTP=true"),
+        ({"PIVOTR_DEV_VERIFIER_BASE_URL": "http://verifier.internal", "PIVOTR_DEV_VERIFIER_ALLOW_HTTP": "true"}, "must be https"),
+        ({"PIVOTR_PROD_VERIFIER_BASE_URL": "http://127.0.0.1:8080", "PIVOTR_PROD_VERIFIER_ALLOW_HTTP": "true"}, "must be https"),
         ({"PIVOTR_DEV_SES_CONFIGURATION_SET": "has space"}, "configuration set name"),
     ],
 )
@@ -115,3 +119,8 @@ def test_secret_variables_are_not_config_fields() -> None:
     # Given secret-bearing variables / When loaded / Then no field holds them
     env = {"MYEMAILVERIFIER_API_KEY": "sentinel-key", "AWS_SES_SECRET_ACCESS_KEY": "sentinel-secret"}
     assert "sentinel" not in repr(load(env))
+
+
+def test_a_loopback_verifier_over_http_needs_saying_so_and_never_in_prod() -> None:
+    config = load({"PIVOTR_DEV_VERIFIER_BASE_URL": "http://127.0.0.1:8080", "PIVOTR_DEV_VERIFIER_ALLOW_HTTP": "true"})
+    assert config.stage("dev").verifier_base_url == "http://127.0.0.1:8080"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 import boto3
 import pytest
@@ -43,7 +44,7 @@ def test_every_command_explains_itself(synth: Synth, command: str, capsys) -> No
     assert exit.value.code == 0 and "--stage" in capsys.readouterr().out
 
 
-def test_a_secret_is_read_from_stdin_and_never_printed(synth: Synth, moto_account: None, capsys) -> None:
+def test_a_secret_is_read_from_stdin_and_never_printed(synth: Synth, moto_account: str, capsys) -> None:
     # Given the deployed, empty secret
     deployed_secrets(synth)
     # When the operator pipes the value in
@@ -68,7 +69,7 @@ def test_at_a_terminal_the_value_is_typed_without_echo() -> None:
     (["--name", "api-key"], "v", "no secret 'api-key' in dev; the stage has unsubscribe-signing-key, verifier-api-key"),
     (["--name", "unsubscribe-signing-key"], '{"current": 1', "neither a key nor a key ring"),
 ])
-def test_bad_secret_input_stores_nothing_and_says_why(synth: Synth, moto_account: None, capsys, argv, stdin, message) -> None:
+def test_bad_secret_input_stores_nothing_and_says_why(synth: Synth, moto_account: str, capsys, argv, stdin, message) -> None:
     deployed_secrets(synth)
     code, _ = ops(synth, "secret", "--stage", "dev", *argv, stdin=stdin)
     assert code == 2 and message in capsys.readouterr().err
@@ -77,12 +78,12 @@ def test_bad_secret_input_stores_nothing_and_says_why(synth: Synth, moto_account
                for name in StagePlan.load(synth.outdir, "dev").secrets)
 
 
-def test_a_secret_before_the_deploy_is_refused_with_the_next_step(synth: Synth, moto_account: None, capsys) -> None:
+def test_a_secret_before_the_deploy_is_refused_with_the_next_step(synth: Synth, moto_account: str, capsys) -> None:
     code, _ = ops(synth, "secret", "--stage", "dev", "--name", "verifier-api-key", stdin="v")
     assert code == 2 and "does not exist yet: make deploy STAGE=dev first" in capsys.readouterr().err
 
 
-def test_the_first_admin_is_created_in_the_stages_pool(synth: Synth, moto_account: None, capsys) -> None:
+def test_the_first_admin_is_created_in_the_stages_pool(synth: Synth, moto_account: str, capsys) -> None:
     # Given the deployed pool (found by the name in the plan)
     cognito = boto3.client("cognito-idp", region_name=REGION)
     pool = cognito.create_user_pool(PoolName=StagePlan.load(synth.outdir, "dev").user_pool)["UserPool"]["Id"]
@@ -98,7 +99,7 @@ def test_the_first_admin_is_created_in_the_stages_pool(synth: Synth, moto_accoun
     assert code == 2 and "already exists" in capsys.readouterr().err
 
 
-def test_create_admin_before_the_deploy_says_to_deploy(synth: Synth, moto_account: None, capsys) -> None:
+def test_create_admin_before_the_deploy_says_to_deploy(synth: Synth, moto_account: str, capsys) -> None:
     code, _ = ops(synth, "create-admin", "--stage", "prod", "--email", "admin@pivotr.example.com")
     assert code == 2 and "0 user pools named pivotr-mailer-prod-users: make deploy STAGE=prod first" in capsys.readouterr().err
 
@@ -109,7 +110,7 @@ def _ring(stage: str = "dev") -> KeyRing:
     return KeyRing.parse(value)
 
 
-def test_rotation_keeps_old_links_valid_for_the_overlap_only(synth: Synth, moto_account: None) -> None:
+def test_rotation_keeps_old_links_valid_for_the_overlap_only(synth: Synth, moto_account: str) -> None:
     # Given a first key put by hand, and a link signed with it
     deployed_secrets(synth)
     assert ops(synth, "secret", "--stage", "dev", "--name", "unsubscribe-signing-key", stdin="first-key")[0] == 0
@@ -134,13 +135,13 @@ def test_rotation_keeps_old_links_valid_for_the_overlap_only(synth: Synth, moto_
     assert len(_ring().previous) == 2  # the first key expired at t0 + 30 days and is gone
 
 
-def test_rotation_refuses_a_zero_overlap(synth: Synth, moto_account: None, capsys) -> None:
+def test_rotation_refuses_a_zero_overlap(synth: Synth, moto_account: str, capsys) -> None:
     deployed_secrets(synth)
     code, _ = ops(synth, "rotate-unsubscribe-key", "--stage", "dev", "--overlap-days", "0")
     assert code == 2 and "at least one day" in capsys.readouterr().err
 
 
-def test_redrive_moves_a_dlq_back_into_its_queue(synth: Synth, moto_account: None) -> None:
+def test_redrive_moves_a_dlq_back_into_its_queue(synth: Synth, moto_account: str) -> None:
     # Given the stage's sending queue and its DLQ (SQS's message move task through the Stubber)
     sqs = boto3.client("sqs", region_name=REGION)
     stub = Stubber(sqs)
@@ -161,7 +162,7 @@ def test_redrive_moves_a_dlq_back_into_its_queue(synth: Synth, moto_account: Non
     stub.assert_no_pending_responses()
 
 
-def test_redrive_names_the_queues_it_knows(synth: Synth, moto_account: None, capsys) -> None:
+def test_redrive_names_the_queues_it_knows(synth: Synth, moto_account: str, capsys) -> None:
     code, _ = ops(synth, "redrive", "--stage", "dev", "--queue", "mail")
     err = capsys.readouterr().err
     assert code == 2 and "choose one of sending, ses-feedback, transfers, verification" in err
@@ -170,11 +171,16 @@ def test_redrive_names_the_queues_it_knows(synth: Synth, moto_account: None, cap
     assert code == 2 and "pivotr-mailer-dev-sending-dlq does not exist" in capsys.readouterr().err
 
 
-def test_without_credentials_the_command_says_how_to_get_them(synth: Synth, monkeypatch, capsys) -> None:
-    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    code, output = ops(synth, "preflight", "--stage", "dev")
-    assert code == 2 and output == "" and "no AWS credentials: export AWS_PROFILE" in capsys.readouterr().err
+def test_without_credentials_the_command_says_how_to_get_them(synth: Synth) -> None:
+    import subprocess
+    import sys
+
+    from tests.synth import ROOT
+
+    # a process of its own: no mock and no credentials anywhere (env, files, instance metadata)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
+    env |= {"AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_EC2_METADATA_DISABLED": "true"}
+    result = subprocess.run([sys.executable, "-m", "ops", "--plans", str(synth.outdir), "preflight", "--stage", "dev"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip() == "error: no AWS credentials: export AWS_PROFILE=<profile> (or run aws sso login / aws configure)"

@@ -105,6 +105,8 @@ class FeedbackEnv(EnvModel):
     logs_table: str
     metrics_table: str
     suppression_table: str
+    feedback_topic_arns: str  # comma-separated: the topics whose notifications are applied
+    feedback_raw_delivery: str  # "true": the subscription delivers bare SES JSON (no SNS signature)
 
 
 class VerifyEnv(EnvModel):

@@ -10,6 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from pivotr import safejson
 from pivotr.errors import ApiError, invalid, too_large, unsupported_media_type
 from pivotr.resolver import APIGatewayHttpResolver, Response
 
@@ -79,9 +80,11 @@ def json_body(app: APIGatewayHttpResolver) -> Any:
         raise unsupported_media_type(JSON)
     data = raw_body(app)
     try:
-        return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise invalid([{"field": "body", "message": "is not valid UTF-8 JSON"}]) from None
+        return safejson.loads(data, max_bytes=MAX_BODY)
+    except safejson.Unreadable as error:
+        if error.too_large:
+            raise too_large(MAX_BODY) from None
+        raise invalid([{"field": "body", "message": f"is not valid UTF-8 JSON: {error.reason}"}]) from None
 
 
 def query(app: APIGatewayHttpResolver) -> dict[str, str]:

@@ -57,10 +57,16 @@ def event(kind: str, section: dict[str, Any] | None, mail: dict[str, Any] | None
     return body
 
 
-def sns(message: dict[str, Any], message_id: str) -> str:
-    return json.dumps({"Type": "Notification", "MessageId": message_id,
-                       "TopicArn": "arn:aws:sns:ap-south-1:123456789012:ses-events",
-                       "Message": json.dumps(message), "Timestamp": "2026-11-25T12:00:00.000Z"})
+# The dev stage's topic as the handler tests create it from the plan (moto's account).
+TOPIC_ARN = "arn:aws:sns:ap-south-1:123456789012:pivotr-mailer-dev-ses-events"
+
+
+def sns(message: dict[str, Any], message_id: str, topic: str = TOPIC_ARN, version: str = "1") -> str:
+    """An SQS body as SNS delivers it: the notification envelope, signed (tests/sns_signing.py)."""
+    from tests.sns_signing import sign
+
+    return json.dumps(sign({"Type": "Notification", "MessageId": message_id, "TopicArn": topic,
+                            "Message": json.dumps(message), "Timestamp": "2026-11-25T12:00:00.000Z"}, version))
 
 
 def sqs_event(*bodies: str) -> dict[str, Any]:

@@ -10,10 +10,10 @@ the lead of a bounce or complaint still follows from the address (lead ids deriv
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from pivotr import safejson
 from pivotr.domain.leads import lead_id, normalize_email
 
 CAMPAIGN_TAG = "campaign"
@@ -79,21 +79,16 @@ def _addresses(ses: dict[str, Any], kind: str) -> list[str]:
     return [a for a in found if a]
 
 
-def parse(body: str) -> FeedbackEvent:
-    """One SQS record body (an SNS envelope, or a raw SES JSON when raw delivery is on)."""
+def parse(message: str, event_id: str = "") -> FeedbackEvent:
+    """One SES notification: the ``Message`` of an authenticated SNS notification (``event_id`` its SNS
+    message id), or the SQS body itself under raw delivery (no SNS id: one is derived)."""
     try:
-        outer = json.loads(body)
-        if not isinstance(outer, dict):
-            raise Unparseable("body is not a JSON object")
-        if outer.get("Type") == "Notification" and isinstance(outer.get("Message"), str):
-            event_id, ses = outer.get("MessageId", ""), json.loads(outer["Message"])
-        else:
-            event_id, ses = "", outer
+        ses = safejson.loads(message, max_bytes=safejson.MAX_MESSAGE)
         if not isinstance(ses, dict):
             raise Unparseable("SES message is not a JSON object")
         raw_kind = ses.get("eventType") or ses.get("notificationType")
         if not isinstance(raw_kind, str) or raw_kind.lower() not in COUNTER:
-            raise Unparseable(f"unknown SES event type {raw_kind!r}")
+            raise Unparseable("unknown SES event type")
         kind = raw_kind.lower()
         mail = ses.get("mail") or {}
         message_id = mail.get("messageId")
@@ -119,5 +114,7 @@ def parse(body: str) -> FeedbackEvent:
         )
     except Unparseable:
         raise
-    except (ValueError, TypeError, AttributeError, KeyError) as error:
-        raise Unparseable(f"{type(error).__name__}: {error}") from None
+    except safejson.Unreadable as error:
+        raise Unparseable(error.reason) from None
+    except (ValueError, TypeError, AttributeError, KeyError) as error:  # the type only: texts quote the content
+        raise Unparseable(f"{type(error).__name__} reading the notification") from None

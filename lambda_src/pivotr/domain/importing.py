@@ -5,12 +5,12 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from pivotr import safejson
 from pivotr.domain.emails import EmailNotValidError, normalized
 from pivotr.domain.leads import lead_id
 from pivotr.errors import ApiError, invalid
@@ -268,9 +268,9 @@ def too_many_rows() -> ApiError:
 
 def records_from_json(text: str) -> list[tuple[int, dict[str, str]]]:
     try:
-        items = json.loads(text)
-    except ValueError:
-        raise invalid([{"field": "body", "message": "is not valid JSON"}]) from None
+        items = safejson.loads(text, max_bytes=len(text))  # the size was checked before; the depth is not
+    except safejson.Unreadable as error:
+        raise invalid([{"field": "body", "message": f"is not valid JSON: {error.reason}"}]) from None
     if not isinstance(items, list):
         raise invalid([{"field": "body", "message": "must be a JSON array of objects"}])
     if len(items) > MAX_ROWS:

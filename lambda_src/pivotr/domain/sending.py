@@ -9,7 +9,6 @@ released, checks whether the campaign is complete. Times are epoch seconds from 
 from __future__ import annotations
 
 import html as html_escaping
-import json
 import math
 import random
 import uuid
@@ -20,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pivotr import safejson
 from pivotr.domain import leads, templates
 from pivotr.domain.leads import SUPPRESSED
 from pivotr.domain.rate import SlotBook, WaitReason
@@ -125,8 +125,8 @@ class Order:
 def read_message(body: str) -> Tick | Order | None:
     """A sending-queue message, or None when it is not one."""
     try:
-        message = json.loads(body)
-    except (ValueError, RecursionError):
+        message = safejson.loads(body, max_bytes=safejson.MAX_MESSAGE)
+    except safejson.Unreadable:
         return None
     if not isinstance(message, dict) or not all(isinstance(message.get(k), str) for k in ("campaignId", "runId")):
         return None

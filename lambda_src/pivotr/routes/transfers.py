@@ -5,13 +5,13 @@ message is only done when its job's work in this invocation is checkpointed."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
 
+from pivotr import safejson
 from pivotr.data.dynamo import BulkTable, Table
 from pivotr.data.jobs import JobStore
 from pivotr.data.objects import Bucket
@@ -38,9 +38,9 @@ class TransferWorker:
     def handle(self, body: str, remaining_ms: Callable[[], int]) -> None:
         """Raises only for what a retry can fix (AWS errors); a message it cannot read is logged and dropped."""
         try:
-            message: Any = json.loads(body)
-        except ValueError:
-            logger.error("unreadable message dropped", extra={"body": body[:200]})
+            message: Any = safejson.loads(body, max_bytes=safejson.MAX_MESSAGE)
+        except safejson.Unreadable as error:  # the reason only: a body may carry file names and addresses
+            logger.error("unreadable message dropped", extra={"reason": error.reason})
             return
         if isinstance(message, dict) and isinstance(message.get("job"), str):
             self.service.go_on(message["job"], remaining_ms)

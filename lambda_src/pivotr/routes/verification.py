@@ -4,13 +4,13 @@ queue: the gate applies the start time, the window, the daily limit and the paci
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from pivotr import safejson
 from pivotr.data.dynamo import ConditionFailed, Table
 from pivotr.data.recipients import RecipientStore
 from pivotr.data.secrets import secret
@@ -54,11 +54,11 @@ class VerificationService:
     def handle(self, body: str, timeout: float = TIMEOUT) -> str:
         """What happened; verifier and AWS errors propagate, so SQS retries the message."""
         try:
-            message: Any = json.loads(body)
+            message: Any = safejson.loads(body, max_bytes=safejson.MAX_MESSAGE)
             lead_id, campaign_id = message["leadId"], message.get("campaignId")
             if not isinstance(lead_id, str) or not (campaign_id is None or isinstance(campaign_id, str)):
                 raise TypeError("leadId and campaignId must be strings")
-        except (ValueError, TypeError, KeyError, RecursionError) as error:
+        except (ValueError, TypeError, KeyError) as error:  # safejson.Unreadable is a ValueError
             logger.error("unreadable verification message dropped", extra={"reason": type(error).__name__})
             return "unreadable"
         outcome, status = self._verify(lead_id, timeout)
