@@ -134,6 +134,7 @@ class MailerStack(AwsStack):
         metrics.connect(process_feedback, "query", "update")
 
         verification.connect_producer(lead_import)
+        unsubscribe_key.connect(lead_import)  # nextTokens of /imports and /exports
         leads.connect(lead_import, "batch_get", "batch_write", "update")
         suppression.connect(lead_import, "batch_get")  # a re-imported address keeps its suppression
         jobs.connect(lead_import, "get", "put", indexes=("kind-index",))  # creates and shows import and export jobs
@@ -159,6 +160,7 @@ class MailerStack(AwsStack):
         suppression.connect(api_leads, "get", "put")  # a new lead keeps its address's suppression; opt-outs
 
         sending.connect_producer(api_campaigns)  # the first dispatch tick of a start or resume
+        unsubscribe_key.connect(api_campaigns)  # nextTokens: signed with a key derived from the ring
         api_campaigns.add_environment("SES_FROM_EMAIL", config.ses.from_email)
         api_campaigns.add_environment("SES_IDENTITY_DOMAIN", config.ses.identity_domain)
         campaigns.connect(api_campaigns, "get", "put", "update", "scan")

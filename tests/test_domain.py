@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from pivotr import pagination
 from pivotr.domain import campaigns, leads, metrics, templates
 from pivotr.errors import ApiError
 
@@ -48,13 +47,65 @@ def test_metrics_summary_rates_guard_against_no_sends() -> None:
     assert metrics.summarize([])["rates"] == {"bounceRate": 0.0, "complaintRate": 0.0, "deliveryRate": 0.0}
 
 
+def _signer(ring):
+    from pivotr.pagination import Tokens
+
+    return Tokens(lambda refresh: ring, clock=lambda: 1000.0)
+
+
 def test_page_tokens_round_trip_and_refuse_tampering() -> None:
-    token = pagination.encode({"id": "ld_1"}, "leads")
-    assert pagination.decode(token, "leads") == {"id": "ld_1"}
+    from pivotr.domain.unsubscribe import KeyRing
+
+    tokens = _signer(KeyRing(b"stage-secret"))
+    token = tokens.encode({"id": "ld_1"}, "leads")
+    assert tokens.decode(token, "leads") == {"id": "ld_1"}
     with pytest.raises(ApiError):
-        pagination.decode(token, "campaigns")
+        tokens.decode(token, "campaigns")
     with pytest.raises(ApiError):
-        pagination.decode(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1], "leads")
+        tokens.decode(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1], "leads")
+
+
+def test_a_token_signed_with_the_key_written_in_the_old_source_is_refused() -> None:
+    """Issue 15 item 3: the old tokens were signed with a constant from this repository."""
+    import base64
+    import hashlib
+    import hmac
+
+    from pivotr.domain.unsubscribe import KeyRing
+
+    payload = b'{"id":"ld_someone"}'
+    forged_mac = hmac.new(b"pivotr-mailer-pagination-v1" + b"leads", payload, hashlib.sha256).digest()[:16]
+    forged = base64.urlsafe_b64encode(forged_mac + payload).decode().rstrip("=")
+    with pytest.raises(ApiError) as refused:
+        _signer(KeyRing(b"stage-secret")).decode(forged, "leads")
+    assert refused.value.status == 400
+
+
+def test_tokens_outlive_a_rotation_for_its_overlap_only() -> None:
+    from pivotr.domain.unsubscribe import KeyRing
+
+    old = KeyRing(b"k0")
+    token = _signer(old).encode({"id": "ld_1"}, "leads")
+    rotated = old.rotate(b"k1", now=900.0, overlap=200.0)  # the old key valid until 1100
+    assert _signer(rotated).decode(token, "leads") == {"id": "ld_1"}
+    expired = old.rotate(b"k1", now=700.0, overlap=200.0)  # until 900: over at 1000
+    with pytest.raises(ApiError):
+        _signer(expired).decode(token, "leads")
+
+
+@pytest.mark.parametrize("key", [{}, {"id": 1}, {"id": ""}, {"id": "x" * 1025}, {f"k{i}": "v" for i in range(5)}, ["id"]])
+def test_a_validly_signed_key_dynamodb_would_refuse_is_a_400(key) -> None:
+    import base64
+    import json
+
+    from pivotr.domain.unsubscribe import KeyRing
+    from pivotr.pagination import Tokens
+
+    payload = json.dumps(key).encode()
+    token = base64.urlsafe_b64encode(Tokens._mac(b"stage-secret", "leads", payload) + payload).decode()
+    with pytest.raises(ApiError) as refused:
+        _signer(KeyRing(b"stage-secret")).decode(token, "leads")
+    assert refused.value.status == 400
 
 
 def test_a_handler_environment_names_what_is_missing() -> None:

@@ -72,6 +72,7 @@ class CampaignsEnv(EnvModel):
     recipients_table: str
     ses_identity_domain: str
     sending_queue_url: str
+    unsubscribe_signing_key_secret_arn: str  # nextTokens are signed with a key derived from it
 
 
 class MetricsEnv(EnvModel):
@@ -86,6 +87,7 @@ class ImportEnv(EnvModel):
     jobs_table: str
     transfers_bucket: str  # uploads, reports and exports (pre-signed links)
     transfers_queue_url: str  # exports are queued for transfer-worker
+    unsubscribe_signing_key_secret_arn: str  # nextTokens are signed with a key derived from it
 
 
 class TransferEnv(EnvModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import boto3
+import pytest
 
 LEAD = {"email": "  Asha.Rao@Example.COM ", "firstName": "Asha", "company": "Rao & Co", "tags": ["india", "beta", "beta"]}
 
@@ -95,3 +96,34 @@ def test_history_comes_from_the_logs_index_by_lead(api, synth) -> None:
     history = api.get(f"/leads/{lead['id']}/history").body["items"]
     assert [h["event"] for h in history] == ["opened", "delivered", "sent"]  # newest first
     assert api.get("/leads/ld_missing/history").status == 404
+
+
+def test_a_token_forged_with_the_key_once_written_in_the_source_is_a_400(api) -> None:
+    """Issue 15 item 3, reproduced on the old code: this token listed the leads table from any key."""
+    import base64
+    import hashlib
+    import hmac
+
+    api.post("/leads", {"email": "token@example.com"})
+    payload = b'{"id":"ld_0"}'
+    mac = hmac.new(b"pivotr-mailer-pagination-v1" + b"leads::", payload, hashlib.sha256).digest()[:16]
+    forged = base64.urlsafe_b64encode(mac + payload).decode().rstrip("=")
+    reply = api.get("/leads", query={"nextToken": forged})
+    assert reply.status == 400 and reply.error_fields == {"nextToken"}
+
+
+def test_a_start_key_dynamodb_refuses_is_the_callers_bad_token_not_a_5xx() -> None:
+    from botocore.exceptions import ClientError
+
+    from pivotr.errors import ApiError
+    from pivotr.routes.common import page_from
+
+    def refused():
+        raise ClientError({"Error": {"Code": "ValidationException", "Message": "The provided starting key is invalid"},
+                           "ResponseMetadata": {"HTTPStatusCode": 400}}, "Scan")
+
+    with pytest.raises(ApiError) as error:
+        page_from({"id": "x"}, refused)
+    assert error.value.status == 400
+    with pytest.raises(ClientError):  # without a token it is ours: it propagates
+        page_from(None, refused)

@@ -29,6 +29,9 @@ bodies = st.one_of(
     json_values.map(json.dumps),
     st.text(max_size=120),  # not JSON at all
     st.just("{" * 200),
+    # hostile: nesting far past any bound (json.loads recursed into a RecursionError: a 500), and size
+    st.sampled_from(["[" * 100_000, '{"a":' * 50_000 + "1" + "}" * 50_000, '{"email": ' + "[" * 40 + "]" * 40 + "}"]),
+    st.integers(256 * 1024 + 1, 300 * 1024).map(lambda n: '{"name": "' + "x" * n + '"}'),
 )
 segments = st.text(st.characters(blacklist_characters="/?#%", blacklist_categories=("Cs",)), min_size=1, max_size=80)
 queries = st.dictionaries(st.sampled_from(["limit", "nextToken", "status", "tag", "days", "other"]),
@@ -60,3 +63,19 @@ def test_generated_requests_never_get_a_5xx(api) -> None:
     one_request()
     assert len(statuses) >= 1_000
     assert {200, 400}.issubset(statuses)  # it reached real behaviour and real validation
+
+
+def test_every_route_that_reads_a_body_refuses_hostile_json_with_an_envelope(api) -> None:
+    """Issue 15 item 2, reproduced on the old code: ``"[" * 100000`` on POST /leads and POST /leads/import
+    raised RecursionError, answered 500."""
+    body_routes = [r for r in sorted(api.routes) if r.split(" ")[0] in ("POST", "PUT") and "unsubscribe" not in r]
+    assert {"POST /leads", "POST /leads/import", "POST /campaigns", "PUT /templates/{id}"} <= set(body_routes)
+    for route in body_routes:
+        method, path = route.split(" ", 1)
+        path = path.replace("{id}", "x1")
+        for body, status in (("[" * 100_000, 400), ('{"a": ' + "[" * 33 + "]" * 33 + "}", 400),
+                             ('{"name": "' + "x" * (1100 * 1024) + '"}', 413)):  # over every route's limit
+            reply = api.call(method, path, raw=body, headers={"content-type": "application/json"})
+            # 404 is fine where the item must exist first; never a 5xx, always the error envelope
+            assert reply.status in (status, 404, 415), (route, reply.status, str(reply.body)[:200])
+            assert set(reply.body) >= {"error"}, (route, reply.body)

@@ -13,7 +13,7 @@ from pivotr.env import CampaignsEnv
 from pivotr.errors import ApiError, conflict, invalid, not_found, unavailable
 from pivotr.http import create_app, json_body, query, respond
 from pivotr.resolver import APIGatewayHttpResolver, Response
-from pivotr.routes.common import listing, new_id, now
+from pivotr.routes.common import listing, new_id, now, tokens
 from pivotr.validation import path_id
 
 STAMPS = {"start": "startedAt", "pause": "pausedAt", "abort": "abortedAt"}
@@ -24,6 +24,7 @@ def build(env: CampaignsEnv) -> APIGatewayHttpResolver:
     table, template_table = Table(env.campaigns_table), Table(env.templates_table)
     queue = Queue(env.sending_queue_url)
     recipients = RecipientStore(env.recipients_table, env.campaigns_table, "", "")
+    signer = tokens(env.unsubscribe_signing_key_secret_arn)
 
     def existing(store: Table, what: str, id_: str) -> dict[str, Any]:
         item = store.get({"id": path_id(id_)})
@@ -51,7 +52,7 @@ def build(env: CampaignsEnv) -> APIGatewayHttpResolver:
 
     @app.get("/campaigns")
     def list_campaigns() -> dict[str, Any]:
-        page = listing(table, query(app), "campaigns")
+        page = listing(table, query(app), "campaigns", signer)
         return {**page, "items": [campaigns.public(c) for c in page["items"]]}
 
     @app.get("/campaigns/<id>")
@@ -118,7 +119,7 @@ def build(env: CampaignsEnv) -> APIGatewayHttpResolver:
 
     @app.get("/templates")
     def list_templates() -> dict[str, Any]:
-        return listing(template_table, query(app), "templates")
+        return listing(template_table, query(app), "templates", signer)
 
     @app.get("/templates/<id>")
     def read_template(id: str) -> dict[str, Any]:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pivotr import pagination
+from botocore.exceptions import ClientError
+
 from pivotr.data.dynamo import Table
+from pivotr.data.unsubscribe import key_ring
+from pivotr.pagination import Tokens, bad_token
 from pivotr.timestamps import now  # noqa: F401 (routes take it from here)
 from pivotr.validation import query_int
 
@@ -18,9 +21,24 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
-def listing(table: Table, query: dict[str, str], purpose: str, **page_args: Any) -> dict[str, Any]:
+def tokens(signing_key_secret_arn: str) -> Tokens:
+    """The function's nextToken signer, keyed from the stage's signing key ring (pivotr.pagination)."""
+    return Tokens(lambda refresh: key_ring(signing_key_secret_arn, refresh=refresh))
+
+
+def page_from(start: dict[str, Any] | None, read: Any) -> Any:
+    """``read()``, where a start key DynamoDB refuses (ValidationException) is the caller's bad token."""
+    try:
+        return read()
+    except ClientError as error:
+        if start is not None and error.response.get("Error", {}).get("Code") == "ValidationException":
+            raise bad_token() from None
+        raise
+
+
+def listing(table: Table, query: dict[str, str], purpose: str, signer: Tokens, **page_args: Any) -> dict[str, Any]:
     """``{"items": [...], "nextToken": ...}`` for one page, with ``limit`` and ``nextToken`` from the query."""
     limit = query_int(query, "limit", default=DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
-    start = pagination.decode(query.get("nextToken"), purpose)
-    items, last = table.page(limit=limit, start=start, **page_args)
-    return {"items": items, "nextToken": pagination.encode(last, purpose)}
+    start = signer.decode(query.get("nextToken"), purpose)
+    items, last = page_from(start, lambda: table.page(limit=limit, start=start, **page_args))
+    return {"items": items, "nextToken": signer.encode(last, purpose)}

@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from pivotr import pagination
 from pivotr.data.dynamo import BulkTable
 from pivotr.data.queues import Queue
 from pivotr.data.suppression import SuppressionList
@@ -17,7 +16,7 @@ from pivotr.env import ImportEnv
 from pivotr.errors import ApiError, not_found, unsupported_media_type
 from pivotr.http import create_app, json_body, query, raw_body, respond
 from pivotr.resolver import APIGatewayHttpResolver, Response
-from pivotr.routes.common import DEFAULT_LIMIT, MAX_LIMIT, now
+from pivotr.routes.common import DEFAULT_LIMIT, MAX_LIMIT, now, page_from, tokens
 from pivotr.validation import path_id, query_choice, query_int
 
 if TYPE_CHECKING:
@@ -30,6 +29,7 @@ def build(env: ImportEnv) -> APIGatewayHttpResolver:
     app = create_app()
     table, verification = BulkTable(env.leads_table), Queue(env.verification_queue_url)
     suppression = SuppressionList(env.suppression_table)
+    signer = tokens(env.unsubscribe_signing_key_secret_arn)
 
     @functools.cache
     def jobs_service() -> Transfers:
@@ -82,8 +82,9 @@ def build(env: ImportEnv) -> APIGatewayHttpResolver:
     def recent(kind: JobKind) -> dict[str, Any]:
         q = query(app)
         limit = query_int(q, "limit", default=DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
-        items, last = jobs_service().jobs.recent(kind, limit, pagination.decode(q.get("nextToken"), f"{kind}s"))
-        return {"items": [jobs.view(job) for job in items], "nextToken": pagination.encode(last, f"{kind}s")}
+        start = signer.decode(q.get("nextToken"), f"{kind}s")
+        items, last = page_from(start, lambda: jobs_service().jobs.recent(kind, limit, start))
+        return {"items": [jobs.view(job) for job in items], "nextToken": signer.encode(last, f"{kind}s")}
 
     def one(kind: JobKind, id_: str) -> dict[str, Any]:
         service = jobs_service()

@@ -13,7 +13,7 @@ from pivotr.env import LeadsEnv
 from pivotr.errors import conflict, invalid, not_found
 from pivotr.http import create_app, json_body, query, respond
 from pivotr.resolver import APIGatewayHttpResolver, Response
-from pivotr.routes.common import listing, now
+from pivotr.routes.common import listing, now, tokens
 from pivotr.validation import path_id, query_choice
 
 PAGE = ("<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content='width=device-width'>"
@@ -37,6 +37,7 @@ def build(env: LeadsEnv) -> APIGatewayHttpResolver:
     app = create_app()
     table, logs = Table(env.leads_table), Table(env.logs_table, ("campaignId", "timestamp"))
     suppression = SuppressionList(env.suppression_table)
+    signer = tokens(env.unsubscribe_signing_key_secret_arn)
 
     def existing(id_: str) -> dict[str, Any]:
         lead = table.get({"id": path_id(id_)})
@@ -63,9 +64,9 @@ def build(env: LeadsEnv) -> APIGatewayHttpResolver:
         status = query_choice(q, "status", frozenset(leads.STATUSES))
         tag = q.get("tag") or None
         if status:
-            return listing(table, q, f"leads:{status}:{tag}", index=STATUS_INDEX, key=("status", status),
+            return listing(table, q, f"leads:{status}:{tag}", signer, index=STATUS_INDEX, key=("status", status),
                            contains=("tags", tag) if tag else None)
-        return listing(table, q, f"leads::{tag}", contains=("tags", tag) if tag else None)
+        return listing(table, q, f"leads::{tag}", signer, contains=("tags", tag) if tag else None)
 
     @app.get("/leads/<id>")
     def read(id: str) -> dict[str, Any]:
@@ -99,7 +100,7 @@ def build(env: LeadsEnv) -> APIGatewayHttpResolver:
     @app.get("/leads/<id>/history")
     def history(id: str) -> dict[str, Any]:
         lead = existing(id)
-        return listing(logs, query(app), f"history:{lead['id']}", index=HISTORY_INDEX, key=("leadId", lead["id"]))
+        return listing(logs, query(app), f"history:{lead['id']}", signer, index=HISTORY_INDEX, key=("leadId", lead["id"]))
 
     unsubscribes = UnsubscribeStore(env.leads_table, env.metrics_table, suppression)
 
