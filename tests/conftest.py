@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import logging
+import re
 import sys
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,3 +80,44 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     elif unused is not None:
         print("\nIAM versus calls: every granted action was used by a handler test or has a written reason")
+
+
+# -- no e-mail address in any log record (issue 15 item 6), checked for every test ------------------
+_ADDRESS = re.compile(r"([\w.!#$%&*+/=?^~-]+)@(?:[\w-]+\.)+[\w-]{2,}", re.UNICODE)
+_LOG_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+_LEAKS: list[str] = []
+
+
+def _record_text(record: logging.LogRecord) -> str:
+    """Everything of a record a handler could write: message, extra fields, exception with its chain."""
+    parts = [record.getMessage()]
+    parts += [repr(value) for name, value in vars(record).items() if name not in _LOG_RECORD_FIELDS]
+    if record.exc_info and record.exc_info[1] is not None:
+        parts += traceback.format_exception(*record.exc_info)
+    return "\n".join(parts)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _log_witness() -> Iterator[None]:
+    """Sees every record of every logger after its handlers ran (the redacting filter runs before)."""
+    original = logging.Logger.callHandlers
+
+    def witnessed(self: logging.Logger, record: logging.LogRecord) -> None:
+        original(self, record)
+        text = _record_text(record)
+        for match in _ADDRESS.finditer(text):
+            if match.group(1) != "***":
+                _LEAKS.append(f"{record.name} {record.levelname}: {match.group(0)} in {text[:300]!r}")
+
+    logging.Logger.callHandlers = witnessed  # type: ignore[method-assign]
+    yield
+    logging.Logger.callHandlers = original  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def no_address_in_any_log_record() -> Iterator[None]:
+    """Fails the test whose code logged an e-mail address (the addresses every test uses)."""
+    _LEAKS.clear()
+    yield
+    leaks, _LEAKS[:] = list(_LEAKS), []
+    assert not leaks, "e-mail addresses reached log records:\n" + "\n".join(leaks[:5])

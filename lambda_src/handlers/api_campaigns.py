@@ -1,7 +1,8 @@
 """api-campaigns: /campaigns… and /templates…"""
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from pivotr.env import CampaignsEnv
+from pivotr.logs import Logger
 from pivotr.routes.campaigns import build
 from pivotr.tracing import AWS_CALLS
 

@@ -1,7 +1,8 @@
 """api-leads: /leads… (and, with the sending issue, /unsubscribe)."""
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from pivotr.env import LeadsEnv
+from pivotr.logs import Logger
 from pivotr.routes.leads import build
 from pivotr.tracing import AWS_CALLS
 

@@ -1,7 +1,8 @@
 """api-metrics: /health and /metrics…"""
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from pivotr.env import MetricsEnv
+from pivotr.logs import Logger
 from pivotr.routes.metrics import build
 from pivotr.tracing import AWS_CALLS
 

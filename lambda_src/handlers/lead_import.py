@@ -1,7 +1,8 @@
 """lead-import: POST /leads/import."""
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from pivotr.env import ImportEnv
+from pivotr.logs import Logger
 from pivotr.routes.importing import build
 from pivotr.tracing import AWS_CALLS
 

@@ -1,6 +1,6 @@
 """process-feedback: SES bounces, complaints and events from the feedback queue (partial batch response)."""
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pivotr.env import FeedbackEnv
+from pivotr.logs import Logger
 from pivotr.routes.feedback import FeedbackService
 from pivotr.tracing import AWS_CALLS
 

@@ -3,8 +3,9 @@
 Not Powertools' per-record BatchProcessor: a batch's e-mails are claimed in one transaction, which
 is what keeps AWS requests under two per e-mail."""
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from pivotr.env import SendEnv
+from pivotr.logs import Logger
 from pivotr.services.sending import SendingService
 from pivotr.tracing import AWS_CALLS
 

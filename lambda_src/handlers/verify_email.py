@@ -4,8 +4,9 @@ Not Powertools' BatchProcessor, which handles records one after another: ten ver
 8 s each would not fit the 15 s timeout. The service runs the batch's calls side by side within the
 time the invocation has left and reports the rest for retry."""
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from pivotr.env import VerifyEnv
+from pivotr.logs import Logger
 from pivotr.routes.verification import VerificationService
 from pivotr.tracing import AWS_AND_HTTP_CALLS
 

@@ -8,10 +8,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from pivotr import safejson
 from pivotr.errors import ApiError, invalid, too_large, unsupported_media_type
+from pivotr.logs import Logger
 from pivotr.resolver import APIGatewayHttpResolver, Response
 
 MAX_BODY = 256 * 1024  # bytes; larger JSON bodies answer 413

@@ -124,3 +124,11 @@ def test_raw_delivery_is_accepted_only_where_the_stage_says_so(handler_module, s
     assert service.handle(json.dumps(complaint()), "m1") == "recorded"
     assert leads.get_item(Key={"id": "ld_jane"})["Item"]["status"] == "complained"
     assert service.handle(ses.sns(ses.event("Open", ses.OPEN), "o3"), "m2") == "unparseable"
+
+
+def test_an_authentic_notification_it_cannot_read_is_logged_without_its_content(feedback) -> None:
+    """Issue 15 item 6, on the old code: the reason quoted the event type, here an address (the
+    suite-wide log check fails this test when any record carries it)."""
+    body = ses.sns({"eventType": VICTIM, "mail": ses.MAIL}, "u1")
+    assert feedback(body) == {"batchItemFailures": []}
+    assert feedback.status() == "valid"

@@ -9,7 +9,7 @@ import pytest
 from tests.handlers import ses_examples as ses
 from tests.handlers.events import LambdaContext
 
-HOSTILE = {"nested": "[" * 100_000, "nested object": '{"leadId": ' * 40_000, "oversized": '{"x": "' + "y" * (1024 * 1024) + '"}'}
+HOSTILE = {"with an address": "jane@example.com is not JSON", "nested": "[" * 100_000, "nested object": '{"leadId": ' * 40_000, "oversized": '{"x": "' + "y" * (1024 * 1024) + '"}'}
 
 
 @pytest.mark.parametrize("body", HOSTILE.values(), ids=HOSTILE.keys())

@@ -13,11 +13,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from pivotr.data.dynamo import BulkTable
 from pivotr.domain.rate import SendQuota, SlotBook
+from pivotr.logs import Logger
 
 logger = Logger()
 KEY = {"key": "ses-rate"}

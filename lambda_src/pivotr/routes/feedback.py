@@ -15,7 +15,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from pivotr import safejson
@@ -28,6 +27,7 @@ from pivotr.domain import metrics, sending, sns
 from pivotr.domain.campaigns import RUNNING
 from pivotr.domain.feedback import FeedbackEvent, Unparseable, parse
 from pivotr.env import FeedbackEnv
+from pivotr.logs import Logger
 
 logger = Logger()
 REPUTATION_COUNTERS = frozenset({"bounced", "complained"})

@@ -9,8 +9,6 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools import Logger
-
 from pivotr import safejson
 from pivotr.data.dynamo import BulkTable, Table
 from pivotr.data.jobs import JobStore
@@ -18,6 +16,7 @@ from pivotr.data.objects import Bucket
 from pivotr.data.queues import Queue
 from pivotr.data.suppression import SuppressionList
 from pivotr.env import ImportEnv, TransferEnv
+from pivotr.logs import Logger
 from pivotr.services.transfers import Transfers
 
 logger = Logger()

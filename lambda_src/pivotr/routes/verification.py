@@ -8,8 +8,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from pivotr import safejson
 from pivotr.data.dynamo import ConditionFailed, Table
 from pivotr.data.recipients import RecipientStore
@@ -18,6 +16,7 @@ from pivotr.data.verifier import TIMEOUT, Verifier
 from pivotr.domain import verification
 from pivotr.domain.leads import SUPPRESSED
 from pivotr.env import VerifyEnv
+from pivotr.logs import Logger
 from pivotr.routes.common import now
 
 logger = Logger()

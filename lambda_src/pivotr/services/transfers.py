@@ -20,8 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from pivotr.data.dynamo import BulkTable, Table
 from pivotr.data.jobs import JobStore, Lost
 from pivotr.data.objects import MIN_PART, Bucket, Replaced
@@ -30,6 +28,7 @@ from pivotr.data.suppression import SuppressionList
 from pivotr.domain import exports, importing, jobs
 from pivotr.domain.exports import ExportKind
 from pivotr.domain.jobs import JobKind, JobStatus, OnDuplicate
+from pivotr.logs import Logger
 from pivotr.timestamps import now
 
 logger = Logger()

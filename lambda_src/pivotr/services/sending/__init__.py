@@ -16,8 +16,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from pivotr.data.dynamo import BulkTable, Table
 from pivotr.data.mailer import Mailer
 from pivotr.data.queues import Queue
@@ -27,6 +25,7 @@ from pivotr.data.suppression import SuppressionList
 from pivotr.data.unsubscribe import signing_key
 from pivotr.domain.sending import Order, Tick, read_message
 from pivotr.env import SendEnv
+from pivotr.logs import Logger
 from pivotr.services.sending.delivery import Delivery
 from pivotr.services.sending.dispatch import Dispatcher
 from pivotr.services.sending.runtime import Runtime

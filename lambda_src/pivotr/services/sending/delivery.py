@@ -19,8 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from pivotr.data.dynamo import BulkTable, Read, Table, get_together
 from pivotr.data.mailer import AccountRefused, Mailer, Rejected, Throttled
 from pivotr.data.queues import BATCH, Queue
@@ -39,6 +37,7 @@ from pivotr.domain.sending import (
     iso,
     log_entry,
 )
+from pivotr.logs import Logger
 from pivotr.services.sending.runtime import Runtime
 
 logger = Logger()

@@ -25,8 +25,6 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from pivotr.data.dynamo import BulkTable, ConditionFailed, Table, stored_seconds
 from pivotr.data.queues import BATCH, Queue
 from pivotr.data.rate import BookConflict, RateLedger
@@ -36,6 +34,7 @@ from pivotr.domain import sending
 from pivotr.domain.campaigns import COMPLETED, RUNNING
 from pivotr.domain.rate import QUOTA_RECHECK, WaitReason
 from pivotr.domain.sending import Order, Phase, Tick, Triage, iso
+from pivotr.logs import Logger
 from pivotr.services.sending.runtime import Runtime
 
 logger = Logger()
