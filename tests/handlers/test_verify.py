@@ -37,17 +37,47 @@ def hold_answer(email: str) -> None:
 
 class Verifier(BaseHTTPRequestHandler):
     seen: list[str] = []
+    paths: list[str] = []
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        Verifier.paths.append(self.path)
+        if self.path.startswith("/leak"):  # where a followed redirect would take the key
+            self.send_response(404)
+            self.end_headers()
+            return
         parts = self.path.strip("/").split("/")  # verifier/validate_single/<email>/<key>
         email, key = unquote(parts[2]), unquote(parts[3])
         Verifier.seen.append(key)
+        if self.hostile(email):
+            return
         hold_answer(email)
         status, answer = ANSWERS.get(email, (200, {"Status": "Valid"}) if email.startswith("slow-answer") else (404, {}))
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
         self.wfile.write(json.dumps(answer).encode())
+
+    def hostile(self, email: str) -> bool:
+        """Answers that carry the request's URL (and so the API key) back, or break the connection."""
+        kind = email.split("@")[0]
+        if kind == "reset":
+            self.connection.shutdown(2)  # the socket closes with no answer
+            return True
+        answers = {"echo": (200, "application/json", json.dumps({"Status": "Valid", "Request": self.path})),
+                   "echo-invalid": (200, "application/json", json.dumps({"Status": self.path.rsplit("/", 1)[-1]})),
+                   "error-echo": (500, "text/plain", f"failed: GET {self.path}"),
+                   "garbage": (200, "text/html", f"<a href='{self.path}'>"),
+                   "redirect": (302, "text/plain", "")}
+        if kind not in answers:
+            return False
+        status, content_type, body = answers[kind]
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        if kind == "redirect":
+            self.send_header("Location", f"http://127.0.0.1:{self.server.server_address[1]}/leak{self.path}")
+        self.end_headers()
+        self.wfile.write(body.encode())
+        return True
 
     def log_message(self, *args: object) -> None:
         pass
@@ -184,3 +214,44 @@ def test_unreadable_messages_are_dropped_without_blocking_the_batch(verify) -> N
     id_ = verify.add("good@example.com")
     assert verify({"nope": 1}, {"leadId": 7}, {"leadId": id_}) == {"batchItemFailures": []}
     assert status(verify, id_) == "valid"
+
+
+def test_the_api_key_never_reaches_logs_exceptions_metrics_or_data_whatever_the_verifier_answers(
+        verify, capsys, caplog, monkeypatch) -> None:
+    """Issue 15 item 5: the key travels in the URL path (the provider's design)."""
+    from aws_lambda_powertools.utilities import parameters
+
+    import pivotr.routes.verification as verification
+
+    key = "KEY-s3cr3t-9f8e7d6c"
+    boto3.client("secretsmanager").put_secret_value(SecretId="pivotr-mailer-dev-verifier-api-key", SecretString=key)
+    parameters.clear_caches()
+    raised: list[BaseException] = []
+    original = verification.VerificationService.handle
+
+    def keeping(self, body, timeout=verification.TIMEOUT):  # keep every exception the batch sees
+        try:
+            return original(self, body, timeout)
+        except BaseException as error:
+            raised.append(error)
+            raise
+
+    monkeypatch.setattr(verification.VerificationService, "handle", keeping)
+    kinds = ("echo", "echo-invalid", "error-echo", "garbage", "redirect", "reset", "good")
+    ids = [verify.add(f"{kind}@example.com") for kind in kinds]
+    verify(*({"leadId": i} for i in ids))
+    # The stand-in did get the key (so it was in every URL) ...
+    assert Verifier.seen[-len(kinds):].count(key) == len(kinds)
+    assert not any(path.startswith("/leak") for path in Verifier.paths)  # the redirect was not followed
+    # ... and it is nowhere else: not in any log record, output line (EMF metrics included), exception
+    # (its text, its cause and its context) or stored lead
+    out = capsys.readouterr()
+    texts = [out.out, out.err] + [repr(vars(r)) for r in caplog.records]
+    for error in raised:
+        chain = error
+        while chain is not None:
+            texts.append(repr(chain) + str(chain.args))
+            chain = chain.__cause__ or chain.__context__
+    texts += [repr(verify.leads.get_item(Key={"id": i})["Item"]) for i in ids]
+    assert raised and all(key not in text and "9f8e7d6c" not in text for text in texts)
+    assert status(verify, ids[-1]) == "valid" and status(verify, ids[0]) == "valid"
