@@ -18,7 +18,7 @@ PY := .venv/bin/python
 STAGE ?= dev
 STACK := pivotr-mailer-$(STAGE)
 
-.PHONY: help install synth test soak demo local openapi plan preflight deploy bootstrap secret admin rotate-unsubscribe-key redrive bench clean
+.PHONY: help install browser synth test soak demo local openapi plan preflight deploy bootstrap secret admin rotate-unsubscribe-key redrive bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,7 +38,12 @@ $(NODE_STAMP): package-lock.json
 synth: install ## write cdktf.out/ for every stack (dev, staging, prod, bootstrap)
 	$(PY) main.py
 
-test: install ## run the whole suite: unit, handler (moto), snapshots, rules, checkov
+browser: ## Debian's chromium and chromium-driver, for the browser tests (installed when missing)
+	@command -v chromedriver >/dev/null && test -x /usr/bin/chromium || { \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver; }
+
+test: install browser ## run the whole suite: unit, handler (moto), browser, snapshots, rules, checkov
 	$(PY) -m pytest -n 2 --dist loadfile  # two workers: the 2-core machine; a file stays on one worker
 
 soak: install ## ~22 min: 400 random campaign lifecycles (shrunk on failure) and the 1,000-lead fault test

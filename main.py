@@ -22,7 +22,7 @@ from pathlib import Path
 
 from modules import rules, tf  # tf first: loads only the provider submodules we use
 from modules.config import AppConfig, ConfigError, StageConfig, StateBackend, load
-from modules.api import ApiProps, HttpApi, UserPool
+from modules.api import ApiProps, HttpApi, Throttle, UserPool
 from modules.bucket import TransferBucket, TransferBucketProps
 from modules.catalog import FUNCTIONS, POWERTOOLS_LAYER_PARAMETER, TABLES, VENDORED
 from modules.function import LambdaCode, PythonFunction
@@ -38,6 +38,10 @@ from modules.state_bucket import StateBucket
 from modules.tables import Table, TableProps
 
 ROOT = Path(__file__).resolve().parent
+# Public routes get their own, lower throttling (per route, requests per second / burst), so an
+# unauthenticated flood is refused at the API before it reaches a function (docs/security.md).
+PUBLIC_UNSUBSCRIBE_THROTTLE = Throttle(rate=10, burst=20)
+PUBLIC_HEALTH_THROTTLE = Throttle(rate=5, burst=10)
 LAMBDA_SOURCE = ROOT / "lambda_src"
 
 
@@ -101,8 +105,9 @@ class MailerStack(AwsStack):
             for props in FUNCTIONS
         }
         send_email, verify_email, process_feedback = fns["send-email"], fns["verify-email"], fns["process-feedback"]
-        lead_import, transfer_worker, api_leads, api_campaigns, api_metrics = (
-            fns["lead-import"], fns["transfer-worker"], fns["api-leads"], fns["api-campaigns"], fns["api-metrics"])
+        lead_import, transfer_worker, api_leads, api_campaigns, api_metrics, api_unsubscribe = (
+            fns["lead-import"], fns["transfer-worker"], fns["api-leads"], fns["api-campaigns"], fns["api-metrics"],
+            fns["api-unsubscribe"])
 
         send_email.add_sqs_source(sending)
         sending.connect_producer(send_email)  # dispatch ticks queue paced sends and the next tick
@@ -153,11 +158,15 @@ class MailerStack(AwsStack):
         suppression.connect(transfer_worker, "scan")  # a job reads the whole list once per invocation
         verification.connect_producer(transfer_worker)
 
-        unsubscribe_key.connect(api_leads)
+        unsubscribe_key.connect(api_leads)  # nextTokens: signed with a key derived from the ring
         leads.connect(api_leads, "get", "put", "update", "delete", "scan", indexes=("status-index",))
         logs.connect(api_leads, indexes=("lead-index",))  # history
-        metrics.connect(api_leads, "update")  # unsubscribe counter
-        suppression.connect(api_leads, "get", "put")  # a new lead keeps its address's suppression; opt-outs
+        suppression.connect(api_leads, "get", "put")  # a new lead keeps its suppression; an opt-out taken by hand
+
+        unsubscribe_key.connect(api_unsubscribe)  # verifies the links' signatures
+        leads.connect(api_unsubscribe, "update")  # the lead's status, with the counter in one transaction
+        metrics.connect(api_unsubscribe, "update")  # unsubscribe counter
+        suppression.connect(api_unsubscribe, "put")  # the opt-out outlives the lead record
 
         sending.connect_producer(api_campaigns)  # the first dispatch tick of a start or resume
         unsubscribe_key.connect(api_campaigns)  # nextTokens: signed with a key derived from the ring
@@ -175,8 +184,8 @@ class MailerStack(AwsStack):
         api = HttpApi(self, "http-api", naming=naming, region=config.region, user_pool=users, props=ApiProps(
             cors_origins=config.cors_origins, auth=config.api_auth, throttle_rate=config.api_throttle_rate,
             throttle_burst=config.api_throttle_burst, log_retention_days=config.log_retention_days))
-        api.add_routes(api_metrics, "GET /health", public=True)
-        api.add_routes(api_leads, "GET /unsubscribe", "POST /unsubscribe", public=True)
+        api.add_routes(api_metrics, "GET /health", public=True, throttle=PUBLIC_HEALTH_THROTTLE)
+        api.add_routes(api_unsubscribe, "GET /unsubscribe", "POST /unsubscribe", public=True, throttle=PUBLIC_UNSUBSCRIBE_THROTTLE)
         api.add_routes(api_leads, "GET /leads", "POST /leads", "GET /leads/{id}", "PUT /leads/{id}",
                        "DELETE /leads/{id}", "GET /leads/{id}/history")
         api.add_routes(lead_import, "POST /leads/import", "POST /imports", "GET /imports", "GET /imports/{id}",
@@ -186,7 +195,6 @@ class MailerStack(AwsStack):
                        "GET /templates", "POST /templates", "GET /templates/{id}", "PUT /templates/{id}",
                        "DELETE /templates/{id}")
         api.add_routes(api_metrics, "GET /metrics/dashboard", "GET /metrics/campaign/{id}")
-        api_leads.add_environment("UNSUBSCRIBE_BASE_URL", f"{api.url}unsubscribe")
         send_email.add_environment("UNSUBSCRIBE_BASE_URL", f"{api.url}unsubscribe")
         for fn in fns.values():  # connections are complete: write each derived policy and environment once
             fn.seal()

@@ -197,11 +197,13 @@ def op(function: str, summary: str, ok: tuple[str, str | None], errors: str, *, 
 
 def unsubscribe_op(summary: str) -> dict[str, Any]:
     html = {"text/html": {"schema": STRING}}
-    return {"summary": summary, "x-pivotr-function": "api-leads", "security": [],
+    return {"summary": summary, "x-pivotr-function": "api-unsubscribe", "security": [],
             "parameters": [{"name": "token", "in": "query", "required": True, "schema": STRING,
                             "description": "HMAC-signed lead and campaign, from the e-mail's link"}],
             "responses": {"200": {"description": "page", "content": html},
-                          "400": {"description": "page: the link is not valid", "content": html}}}
+                          "400": {"description": "page: the link is not valid", "content": html},
+                          "503": {"description": "page: the link cannot be checked now (signing keys unreadable); "
+                                                 "nothing changed; Retry-After 300", "content": html}}}
 
 
 PATHS = {

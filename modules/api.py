@@ -31,6 +31,18 @@ REFRESH_VALIDITY_DAYS = 30  # days
 
 
 @dataclass(frozen=True)
+class Throttle:
+    """Route-level throttling: steady requests per second and burst."""
+
+    rate: int
+    burst: int
+
+    def __post_init__(self) -> None:
+        if self.rate <= 0 or self.burst < self.rate:
+            raise ValueError(f"throttle needs rate > 0 and burst >= rate, got {self.rate}/{self.burst}")
+
+
+@dataclass(frozen=True)
 class ApiProps:
     cors_origins: tuple[str, ...]
     auth: AuthMode
@@ -135,6 +147,8 @@ class HttpApi(tf.Construct):
         self.authorizer_id: str | None = self.authorizer.id if self.authorizer is not None else None
         self._integrations: dict[str, str] = {}  # function short name -> integration id
         self.routes: dict[str, tuple[str, bool]] = {}  # route key -> (function short name, authorized)
+        self._route_settings: list[tf.Apigatewayv2StageRouteSettings] = []
+        self._throttled_routes: list[tf.Apigatewayv2Route] = []
 
     def _integration(self, function: PythonFunction) -> str:
         name = function.props.name
@@ -153,14 +167,18 @@ class HttpApi(tf.Construct):
             )
         return self._integrations[name]
 
-    def add_routes(self, function: PythonFunction, *route_keys: str, public: bool = False) -> None:
-        """Route ``"METHOD /path"`` keys to ``function``; authorized unless ``public``."""
+    def add_routes(self, function: PythonFunction, *route_keys: str, public: bool = False,
+                   throttle: Throttle | None = None) -> None:
+        """Route ``"METHOD /path"`` keys to ``function``; authorized unless ``public``; with their own
+        route-level ``throttle`` instead of the stage's default when given."""
+        if throttle and (throttle.rate > self.props.throttle_rate or throttle.burst > self.props.throttle_burst):
+            raise ValueError(f"{route_keys}: a route's throttle cannot exceed the stage's default")
         integration_id = self._integration(function)
         for route_key in route_keys:
             if route_key in self.routes:
                 raise ValueError(f"route {route_key} is already mapped")
             authorized = self.authorizer_id is not None and not public
-            tf.Apigatewayv2Route(
+            route = tf.Apigatewayv2Route(
                 self,
                 f"route-{route_key}",
                 api_id=self.api_id,
@@ -170,6 +188,14 @@ class HttpApi(tf.Construct):
                 authorizer_id=self.authorizer_id if authorized else None,
             )
             self.routes[route_key] = (function.props.name, authorized)
+            if throttle:
+                self._route_settings.append(tf.Apigatewayv2StageRouteSettings(
+                    route_key=route_key, throttling_rate_limit=throttle.rate, throttling_burst_limit=throttle.burst))
+                self._throttled_routes.append(route)
+        if throttle:
+            # The stage names routes by key: they must exist before its settings (AWS refuses otherwise).
+            self.stage.put_route_settings(self._route_settings)
+            self.stage.depends_on = [f"{r.terraform_resource_type}.{r.friendly_unique_id}" for r in self._throttled_routes]
 
     @property
     def url(self) -> str:

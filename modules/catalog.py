@@ -55,7 +55,10 @@ FUNCTIONS: tuple[FunctionProps, ...] = (
     FunctionProps("transfer-worker", "handlers.transfer_worker.handler", timeout=120, memory=512, reserved_concurrency=2,
                   description="Runs import and export jobs: uploads from S3 into leads, CSV exports into S3"),
     FunctionProps("api-leads", "handlers.api_leads.handler", timeout=10, memory=256, reserved_concurrency=10,
-                  description="Leads API and one-click unsubscribe"),
+                  description="Leads API"),
+    # The public /unsubscribe on its own: a flood of it cannot use the authenticated routes' capacity.
+    FunctionProps("api-unsubscribe", "handlers.api_unsubscribe.handler", timeout=10, memory=256, reserved_concurrency=3,
+                  description="Public one-click unsubscribe (RFC 8058) and its confirmation page"),
     FunctionProps("api-campaigns", "handlers.api_campaigns.handler", timeout=10, memory=256, reserved_concurrency=10,
                   description="Campaigns and templates API"),
     FunctionProps("api-metrics", "handlers.api_metrics.handler", timeout=10, memory=256, reserved_concurrency=10,

@@ -495,3 +495,30 @@ def _ses_per_stage(plans: list[Plan]) -> Iterator[Finding]:
                 if a and a == b:
                     yield Finding("ses-per-stage", f"{name_a} and {name_b}",
                                   f"share the SES {what} {a!r}: each stage's events would reach the other's process-feedback")
+
+
+UNAUTHENTICATED_WRITES = frozenset({"GET /unsubscribe", "POST /unsubscribe"})  # public and change data
+
+
+@rule("public-routes-contained", "public routes have their own lower throttling; /unsubscribe runs on a function of its own")
+def _public_routes(plan: Plan) -> Iterator[Finding]:
+    routes = {body.get("route_key"): body for _, _, body in resources(plan, "aws_apigatewayv2_route")}
+    stages = [body for _, _, body in resources(plan, "aws_apigatewayv2_stage")]
+    settings = {s.get("route_key"): s for stage in stages for s in stage.get("route_settings", [])}
+    default = next((stage.get("default_route_settings", {}) for stage in stages), {})
+    target_of = {key: body.get("target", "") for key, body in routes.items()}
+    for key, route in sorted(routes.items()):
+        if key not in PUBLIC_ROUTES:  # public by design (a stage without auth is a development choice)
+            continue
+        own = settings.get(key)
+        if own is None:
+            yield Finding("public-routes-contained", key, "public route without its own throttling: a flood of it "
+                                                          "spends the stage's whole default limit")
+        elif own.get("throttling_rate_limit", 0) > default.get("throttling_rate_limit", 0) or \
+                own.get("throttling_burst_limit", 0) > default.get("throttling_burst_limit", 0):
+            yield Finding("public-routes-contained", key, "public route throttled above the stage's default")
+        if key in UNAUTHENTICATED_WRITES:
+            shared = sorted(k for k, t in target_of.items() if t == target_of[key] and routes[k].get("authorization_type") == "JWT")
+            if shared:
+                yield Finding("public-routes-contained", key, f"shares its function with authenticated routes {shared[:3]}: "
+                                                              "a flood of it takes their reserved concurrency")

@@ -76,6 +76,7 @@ from cdktf_cdktf_provider_aws.apigatewayv2_stage import (
     Apigatewayv2Stage,
     Apigatewayv2StageAccessLogSettings,
     Apigatewayv2StageDefaultRouteSettings,
+    Apigatewayv2StageRouteSettings,
 )
 from cdktf_cdktf_provider_aws.budgets_budget import (
     BudgetsBudget,

@@ -111,9 +111,8 @@ def test_a_validly_signed_key_dynamodb_would_refuse_is_a_400(key) -> None:
 def test_a_handler_environment_names_what_is_missing() -> None:
     from pivotr.env import LeadsEnv, MissingEnvironment
 
-    full = {"LEADS_TABLE": "l", "LOGS_TABLE": "g", "METRICS_TABLE": "m", "SUPPRESSION_TABLE": "s",
-            "UNSUBSCRIBE_SIGNING_KEY_SECRET_ARN": "arn"}
-    assert LeadsEnv.load(full) == LeadsEnv("l", "g", "m", "s", "arn")
+    full = {"LEADS_TABLE": "l", "LOGS_TABLE": "g", "SUPPRESSION_TABLE": "s", "UNSUBSCRIBE_SIGNING_KEY_SECRET_ARN": "arn"}
+    assert LeadsEnv.load(full) == LeadsEnv("l", "g", "s", "arn")
     with pytest.raises(MissingEnvironment, match="LOGS_TABLE"):
         LeadsEnv.load({k: v for k, v in full.items() if k != "LOGS_TABLE"})
 

@@ -142,7 +142,7 @@ def test_api_invoke_permissions_are_scoped_to_the_api(synth: Synth) -> None:
     permissions = [b for _, _, b in resources(plan, "aws_lambda_permission")]
     # by reference (rule lambda-permission-ref), so each permission is created after its function
     functions = {referenced(plan, p["function_name"])["function_name"] for p in permissions}
-    assert functions == {f"pivotr-mailer-dev-{f}" for f in ("api-leads", "api-campaigns", "api-metrics", "lead-import")}
+    assert functions == {f"pivotr-mailer-dev-{f}" for f in ("api-leads", "api-unsubscribe", "api-campaigns", "api-metrics", "lead-import")}
     for permission in permissions:
         assert permission["principal"] == "apigateway.amazonaws.com"
         assert permission["source_arn"].startswith("${aws_apigatewayv2_api.") and permission["source_arn"].endswith(".execution_arn}/*/*")

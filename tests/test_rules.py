@@ -128,6 +128,12 @@ INFRA_CASES = [
     ("alarm-topic-policy", lambda p: first(p, "aws_ce_anomaly_subscription").pop("depends_on"), "does not depend on"),
     ("alarm-topic-policy", lambda p: p["resource"].pop("aws_sns_topic_policy"), "no policy letting the service publish"),
     ("ses-reputation-alarms", lambda p: _drop_alarms(p, "-warning"), "no early warning on Reputation.BounceRate"),
+    # security (issue 15): the old plan routed /unsubscribe to api-leads under the stage's throttle only
+    ("public-routes-contained", lambda p: first(p, "aws_apigatewayv2_stage").pop("route_settings"), "without its own throttling"),
+    ("public-routes-contained", lambda p: first(p, "aws_apigatewayv2_stage")["route_settings"][1].update(throttling_rate_limit=500),
+     "above the stage's default"),
+    ("public-routes-contained", lambda p: first(p, "aws_apigatewayv2_route", lambda r: r["route_key"] == "POST /unsubscribe").update(
+        target=first(p, "aws_apigatewayv2_route", lambda r: r["route_key"] == "GET /leads")["target"]), "shares its function"),
     ("ses-reputation-alarms", lambda p: _drop_alarms(p, "ses-complaint-rate"), "no alarm on Reputation.ComplaintRate"),
 ]
 

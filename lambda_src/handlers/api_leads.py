@@ -1,4 +1,4 @@
-"""api-leads: /leads… (and, with the sending issue, /unsubscribe)."""
+"""api-leads: /leads, /leads/{id}, /leads/{id}/history."""
 
 from aws_lambda_powertools import Tracer
 from pivotr.env import LeadsEnv

@@ -61,6 +61,12 @@ class EnvModel:
 class LeadsEnv(EnvModel):
     leads_table: str
     logs_table: str
+    suppression_table: str
+    unsubscribe_signing_key_secret_arn: str  # nextTokens are signed with a key derived from it
+
+
+class UnsubscribeEnv(EnvModel):
+    leads_table: str
     metrics_table: str
     suppression_table: str
     unsubscribe_signing_key_secret_arn: str

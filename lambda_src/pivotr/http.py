@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Mapping
 from decimal import Decimal
@@ -33,6 +34,33 @@ def dumps(value: Any) -> str:
 
 def respond(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
     return Response(status_code=status, content_type=JSON, body=dumps(body), headers=dict(headers or {}))
+
+
+def _sha256(text: str) -> str:
+    return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+
+
+# Every HTML page: nothing loads but the page's own style (by hash), forms post only back here, no
+# framing, and the link's token never leaves in a Referer header.
+PAGE_STYLE = "body{font-family:sans-serif;max-width:32em;margin:3em auto;padding:0 1em}button{font-size:1.1em;padding:.4em 1.2em}"
+HTML_SECURITY_HEADERS = {
+    "Content-Security-Policy": f"default-src 'none'; style-src 'sha256-{_sha256(PAGE_STYLE)}'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Strict-Transport-Security": "max-age=31536000",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cache-Control": "no-store",
+    "X-Robots-Tag": "noindex",
+}
+
+
+def html_page(status: int, html: str, headers: Mapping[str, str] | None = None) -> Response:
+    """An HTML response with the security headers and the page style (the only one the CSP admits)."""
+    body = html.replace("<body>", f"<style>{PAGE_STYLE}</style><body>", 1)
+    return Response(status_code=status, content_type="text/html; charset=utf-8", body=body,
+                    headers={**HTML_SECURITY_HEADERS, **(headers or {})})
 
 
 def error_response(error: ApiError) -> Response:

@@ -130,3 +130,20 @@ def test_a_start_queues_the_first_dispatch_tick_and_hides_the_run_bookkeeping(ap
     [message] = boto3.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     tick = json.loads(message["Body"])
     assert tick["campaignId"] == cid and tick["tick"] == 0 and tick["runId"].startswith("run_")
+
+
+def test_templates_and_campaigns_page_with_tokens_only_this_stage_can_sign(api) -> None:
+    """Issue 15 item 3: api-campaigns signs its nextTokens with the stage's key ring too."""
+    for i in range(3):
+        api.post("/templates", {"name": f"page-{i}", "subject": "s", "text": "b"})
+    seen, token = [], None
+    while True:
+        reply = api.get("/templates", query={"limit": "1", **({"nextToken": token} if token else {})})
+        assert reply.status == 200
+        seen += [t["id"] for t in reply.body["items"]]
+        token = reply.body["nextToken"]
+        if not token:
+            break
+    assert len(seen) == len(set(seen)) >= 3
+    first = api.get("/templates", query={"limit": "1"}).body["nextToken"]
+    assert api.get("/campaigns", query={"nextToken": first}).error_fields == {"nextToken"}  # another list's token

@@ -127,3 +127,13 @@ def test_a_start_key_dynamodb_refuses_is_the_callers_bad_token_not_a_5xx() -> No
     assert error.value.status == 400
     with pytest.raises(ClientError):  # without a token it is ours: it propagates
         page_from(None, refused)
+
+
+def test_import_and_export_job_lists_page_with_signed_tokens(api) -> None:
+    for _ in range(3):
+        assert api.post("/imports", {}).status == 201
+    first = api.get("/imports", query={"limit": "2"})
+    assert len(first.body["items"]) == 2 and first.body["nextToken"]
+    rest = api.get("/imports", query={"limit": "2", "nextToken": first.body["nextToken"]})
+    assert rest.status == 200 and rest.body["items"]
+    assert api.get("/exports", query={"nextToken": first.body["nextToken"]}).error_fields == {"nextToken"}

@@ -10,7 +10,7 @@ def test_health_answers_ok(api) -> None:
 
 def test_every_handler_path_in_the_plan_points_at_real_code(function_env, synth) -> None:
     functions = synth.stage("dev")["resource"]["aws_lambda_function"].values()
-    assert len(functions) == 8
+    assert len(functions) == 9
     for fn in functions:
         function_env(fn["function_name"].split("-", 3)[-1])
         module_name, _, attribute = fn["handler"].rpartition(".")

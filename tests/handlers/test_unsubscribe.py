@@ -37,7 +37,7 @@ def test_one_click_post_unsubscribes_once_and_counts_once(api, key, synth) -> No
     api.post("/unsubscribe", query={"token": token}, raw="List-Unsubscribe=One-Click")
     # Then the lead is unsubscribed and the campaign counted one unsubscribe
     assert api.get(f"/leads/{lead['id']}").body["status"] == "unsubscribed"
-    metrics = boto3.resource("dynamodb").Table(synth.function_environment("dev", "api-leads")["METRICS_TABLE"])
+    metrics = boto3.resource("dynamodb").Table(synth.function_environment("dev", "api-unsubscribe")["METRICS_TABLE"])
     rows = metrics.scan()["Items"]
     assert {(r["campaignId"], int(r["unsubscribed"])) for r in rows} == {("cp_1", 1), ("ALL", 1)}
 
@@ -111,7 +111,7 @@ def test_a_link_signed_with_the_new_key_works_before_the_cached_ring_expires(api
     _rotate(synth, time.time())
     new_key = unsubscribe.KeyRing.parse(boto3.client("secretsmanager").get_secret_value(
         SecretId="pivotr-mailer-dev-unsubscribe-signing-key")["SecretString"]).current
-    # Then api-leads, whose cached ring predates the rotation, reads the ring again and accepts it
+    # Then api-unsubscribe, whose cached ring predates the rotation, reads the ring again and accepts it
     assert api.post("/unsubscribe", query={"token": unsubscribe.sign(Subscription(lead["id"], None), new_key)}).status == 200
 
 
@@ -125,3 +125,44 @@ def test_once_the_overlap_is_over_old_links_are_refused(api, key, synth, fresh_r
     # Then the old link shows the error page and changes nothing
     assert api.post("/unsubscribe", query={"token": old_link}).status == 400
     assert api.get(f"/leads/{lead['id']}").body["status"] == "new"
+
+
+# -- security headers and failures of the public pages (issue 15) --------------------------------------
+def test_every_unsubscribe_page_carries_the_security_headers(api, key) -> None:
+    import base64
+    import hashlib
+    import re
+
+    lead = api.post("/leads", {"email": "headers@example.com"}).body
+    good = unsubscribe.sign(Subscription(lead["id"], None), key)
+    for reply in (api.get("/unsubscribe", query={"token": good}), api.get("/unsubscribe", query={"token": "x.y"}),
+                  api.post("/unsubscribe", query={"token": good})):
+        headers = reply.headers
+        csp = headers["Content-Security-Policy"]
+        assert {"default-src 'none'", "form-action 'self'", "frame-ancestors 'none'", "base-uri 'none'"} <= {
+            part.strip() for part in csp.split(";")}
+        assert headers["Referrer-Policy"] == "no-referrer"  # the token stays out of Referer headers
+        assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY"
+        assert headers["Cache-Control"] == "no-store"
+        # the one style the page has is the one the policy admits, by hash; no inline style attribute
+        [style] = re.findall(r"<style>(.*?)</style>", reply.body)
+        assert f"'sha256-{base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()}'" in csp
+        assert "style=" not in reply.body and "<script" not in reply.body
+
+
+def test_when_the_keys_cannot_be_read_the_page_says_try_later_instead_of_a_500(api, key, monkeypatch) -> None:
+    """On the old code a Secrets Manager failure (or a secret without a value) escaped as a 500."""
+    from pivotr.data import unsubscribe as data
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("An error occurred (ResourceNotFoundException) when calling GetSecretValue")
+
+    api.get("/unsubscribe", query={"token": "x.y"})  # the function is loaded
+    import pivotr.routes.unsubscribe as routes
+
+    monkeypatch.setattr(routes, "key_ring", failing)
+    monkeypatch.setattr(data, "key_ring", failing)
+    token = unsubscribe.sign(Subscription("ld_someone", None), key)
+    for reply in (api.get("/unsubscribe", query={"token": token}), api.post("/unsubscribe", query={"token": token})):
+        assert reply.status == 503 and reply.headers["Retry-After"] == "300"
+        assert "try again" in reply.body and "Content-Security-Policy" in reply.headers
