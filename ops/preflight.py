@@ -269,6 +269,10 @@ def check_existing_feedback(ctx: Context) -> Iterator[Check]:
     """A stage that references the owner's configuration set and queue: they exist and are wired."""
     ses = ctx.stage.ses
     if ses.create:
+        if ses.raw_delivery:
+            yield warn("ses feedback delivery", "raw delivery: notifications carry no SNS signature, so the queue policy "
+                       "(which the stack keeps to the stage's topic) is the only guard",
+                       f"export {ctx.var('ses.raw_delivery')}=false  # signed envelopes, verified by process-feedback")
         yield ok("ses feedback", f"configuration set {ses.configuration_set} and its feedback queue are created by the stack")
         return
     if unless_missing(ctx.aws("sesv2").get_configuration_set, "NotFoundException",

@@ -210,6 +210,7 @@ BROKEN: list[tuple[str, Callable[[Account], Account], dict[str, str], str, str]]
     ("prod", lambda a: replace(a, topic_name="owner-ses-events"), {}, "ses feedback topic", "✘"),
     ("prod", lambda a: replace(a, raw_subscription=True), {}, "ses feedback delivery", "✘"),
     ("prod", lambda a: replace(a, raw_subscription=True), {"PIVOTR_PROD_SES_RAW_DELIVERY": "true"}, "ses feedback delivery", "!"),
+    ("dev", lambda a: a, {"PIVOTR_DEV_SES_RAW_DELIVERY": "true"}, "ses feedback delivery", "!"),
 ]
 
 
