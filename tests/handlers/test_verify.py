@@ -183,10 +183,13 @@ class Deadline(LambdaContext):
 
 
 def test_a_batch_of_slow_verifier_answers_fits_the_invocation(verify) -> None:
-    """Issue 11 case 8: ten calls of 0.6 s one after another need 6 s; the invocation has 3.2 s."""
-    # Given ten new leads whose verifier answers each take 0.6 s, and an invocation with 3.2 s left
+    """Issue 11 case 8: ten calls of 0.6 s one after another need 6 s; the invocation has 4.2 s.
+
+    (It had 3.2 s: 1.2 s for ten calls and their moto writes side by side, which a loaded 2-core CI
+    machine once missed by one message. 2.2 s still proves the calls overlap: in turn they need 6 s.)"""
+    # Given ten new leads whose verifier answers each take 0.6 s, and an invocation with 4.2 s left
     ids = [verify.add(f"slow-answer{i}@example.com") for i in range(10)]
-    context = Deadline(3.2)
+    context = Deadline(4.2)
     # When the batch is verified
     result = verify(*({"leadId": i} for i in ids), context=context)
     # Then it returned before Lambda's timeout would have killed it, with every lead verified
