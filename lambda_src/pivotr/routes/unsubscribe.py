@@ -15,7 +15,7 @@ from pivotr.env import UnsubscribeEnv
 from pivotr.http import create_app, html_page, query
 from pivotr.logs import Logger
 from pivotr.resolver import APIGatewayHttpResolver, Response
-from pivotr.routes.common import now
+from pivotr.timestamps import now
 
 logger = Logger()
 PAGE = ("<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content='width=device-width'>"

@@ -17,7 +17,7 @@ from pivotr.domain import verification
 from pivotr.domain.leads import SUPPRESSED
 from pivotr.env import VerifyEnv
 from pivotr.logs import Logger
-from pivotr.routes.common import now
+from pivotr.timestamps import now
 
 logger = Logger()
 CONCURRENCY = 10  # verifier calls in flight: a whole SQS batch at once, so slow answers do not add up
