@@ -13,12 +13,24 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/.venv/bin:$(PATH)
 export AWS_EC2_METADATA_DISABLED := true
 
 VENV_STAMP := .venv/.installed-$(shell cat Pipfile.lock 2>/dev/null | sha256sum | cut -c1-12)
+# CDK Terrain (cdktn), the maintained fork of CDKTF: its own lock and virtualenv, installed on demand.
+TERRAIN_STAMP := terrain/.venv/.installed-$(shell cat terrain/Pipfile.lock 2>/dev/null | sha256sum | cut -c1-12)
 NODE_STAMP := node_modules/.installed-$(shell cat package-lock.json 2>/dev/null | sha256sum | cut -c1-12)
 PY := .venv/bin/python
 STAGE ?= dev
 STACK := pivotr-mailer-$(STAGE)
+# Which CDK toolchain synthesizes: cdktf (the owner's, default) or cdktn (CDK Terrain; docs/toolchains.md).
+TOOLCHAIN ?= cdktf
+export TOOLCHAIN
+ifeq ($(TOOLCHAIN),cdktn)
+SYNTH_PY := terrain/.venv/bin/python
+SYNTH_ENV := $(TERRAIN_STAMP)
+else
+SYNTH_PY := $(PY)
+SYNTH_ENV :=
+endif
 
-.PHONY: help install browser synth test soak demo local openapi plan preflight deploy bootstrap secret admin rotate-unsubscribe-key redrive bench clean
+.PHONY: help install terrain-install test-terrain browser synth test soak demo local openapi plan preflight deploy bootstrap secret admin rotate-unsubscribe-key redrive bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,12 +43,20 @@ $(VENV_STAMP): Pipfile.lock
 	$(PYTHON) -m pipenv sync --dev
 	@rm -f .venv/.installed-* && touch $@
 
+terrain-install: $(TERRAIN_STAMP) ## install CDK Terrain's locked env (terrain/.venv); make test and the default synth never need it
+
+$(TERRAIN_STAMP): terrain/Pipfile.lock
+	@$(PYTHON) -m pipenv --version 2>/dev/null | grep -q "$(PIPENV_VERSION)" || \
+		$(PYTHON) -m pip install --quiet --disable-pip-version-check "pipenv==$(PIPENV_VERSION)"
+	cd terrain && $(PYTHON) -m pipenv sync
+	@rm -f terrain/.venv/.installed-* && touch $@
+
 $(NODE_STAMP): package-lock.json
 	npm ci --no-audit --no-fund
 	@rm -f node_modules/.installed-* && touch $@
 
-synth: install ## write cdktf.out/ for every stack (dev, staging, prod, bootstrap)
-	$(PY) main.py
+synth: install $(SYNTH_ENV) ## write cdktf.out/ for every stack (dev, staging, prod, bootstrap); TOOLCHAIN=cdktn for CDK Terrain
+	$(SYNTH_PY) main.py
 
 browser: ## Debian's chromium and chromium-driver, for the browser tests (installed when missing)
 	@command -v chromedriver >/dev/null && test -x /usr/bin/chromium || { \
@@ -46,10 +66,13 @@ browser: ## Debian's chromium and chromium-driver, for the browser tests (instal
 test: install browser ## run the whole suite: unit, handler (moto), browser, snapshots, rules, checkov
 	$(PY) -m pytest -n 2 --dist loadfile  # two workers: the 2-core machine; a file stays on one worker
 
+test-terrain: install terrain-install ## synthesize every stack with CDKTF and CDK Terrain; fail on any difference but the version label
+	$(PY) terrain/compare.py
+
 soak: install ## ~22 min: 400 random campaign lifecycles (shrunk on failure) and the 1,000-lead fault test
 	SOAK=1 FAULT_LEADS=1000 $(PY) -m pytest -p no:cacheprovider -q tests/handlers/test_campaign_lifecycle.py tests/handlers/test_sending_faults.py
 
-bench: install ## print the benchmark tables (synth speed, ...)
+bench: install terrain-install ## print the benchmark tables (synth speed, ...)
 	$(PY) bench/run.py
 
 demo: synth ## run the whole mailer locally on moto (no AWS account): import, campaign, sending, feedback, metrics

@@ -20,6 +20,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from modules import bindings
+
+try:  # which CDK toolchain builds the plans (docs/toolchains.md): chosen before modules.tf loads it
+    bindings.select(os.environ.get("TOOLCHAIN", bindings.DEFAULT_TOOLCHAIN))
+except bindings.ToolchainUnavailable as error:
+    sys.exit(f"configuration error: {error}")
+
 from modules import rules, tf  # tf first: loads only the provider submodules we use
 from modules.config import AppConfig, ConfigError, StageConfig, StateBackend, load
 from modules.api import ApiProps, HttpApi, Throttle, UserPool

@@ -64,6 +64,25 @@ def bench_synth(keep: Path, on_plan=lambda plan: None) -> list[tuple[str, str]]:
     ]
 
 
+TERRAIN_PYTHON = ROOT / "terrain" / ".venv" / "bin" / "python"
+
+
+def bench_toolchains() -> list[tuple[str, str]]:
+    """The synth of every stack with each CDK toolchain (docs/toolchains.md), alternated, medians."""
+    if not TERRAIN_PYTHON.exists():
+        return [("synth with CDK Terrain (TOOLCHAIN=cdktn)", "not measured: make terrain-install")]
+    times: dict[str, list[float]] = {"cdktf": [], "cdktn": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for run in range(RUNS + 1):  # the first of each warms caches
+            for name, python in (("cdktf", sys.executable), ("cdktn", str(TERRAIN_PYTHON))):
+                seconds = timed([python, "main.py"], TOOLCHAIN=name, CDKTF_OUTDIR=f"{tmp}/{name}-{run}")
+                if run:
+                    times[name].append(seconds)
+    cdktf, cdktn = statistics.median(times["cdktf"]), statistics.median(times["cdktn"])
+    return [("synth, all stacks, CDKTF 0.21 (TOOLCHAIN=cdktf, the default)", f"{cdktf:.2f} s"),
+            ("synth, all stacks, CDK Terrain 0.24 (TOOLCHAIN=cdktn)", f"{cdktn:.2f} s ({cdktn / cdktf:.2f}x CDKTF)")]
+
+
 def print_table(title: str, rows: list[tuple[str, str]]) -> None:
     width = max(len(name) for name, _ in rows)
     print(f"\n{title}")
@@ -90,6 +109,7 @@ def main() -> int:
         rows += send_bench.run(plan)
         rows += transfer_bench.run(plan)
         rows += send_bench.stand_in_rows(stand_in)  # joined before anything timed by the wall clock
+        rows += bench_toolchains()
         rows += import_bench.run(plan)
         rows += startup_cost.run(plan)
         rows += bench_tests()

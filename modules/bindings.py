@@ -29,11 +29,54 @@ import importlib.util
 import os
 import sys
 import types
+from dataclasses import dataclass
 from pathlib import Path
 
-PACKAGE = "cdktf_cdktf_provider_aws"
-DISTRIBUTION = "cdktf-cdktf-provider-aws"
-VERIFIED_VERSION = "21.22.1"  # the version tests/test_fast_import.py proves identical
+@dataclass(frozen=True)
+class Toolchain:
+    """One CDK toolchain: its core package and its prebuilt AWS bindings."""
+
+    name: str
+    core: str  # the CDK library's Python package
+    package: str  # the bindings' Python package
+    distribution: str  # the bindings' distribution (what importlib.metadata knows)
+    verified: str  # the bindings version whose fast import is proven identical to the ordinary one
+
+
+# The owner's CDKTF (default, locked in Pipfile.lock) and its maintained fork CDK Terrain (locked in
+# terrain/Pipfile.lock, its own virtualenv): the same API under other package names.
+TOOLCHAINS = {
+    "cdktf": Toolchain("cdktf", "cdktf", "cdktf_cdktf_provider_aws", "cdktf-cdktf-provider-aws", "21.22.1"),
+    "cdktn": Toolchain("cdktn", "cdktn", "cdktn_provider_aws", "cdktn-provider-aws", "25.8.1"),
+}
+DEFAULT_TOOLCHAIN = "cdktf"
+
+# The selected toolchain's names (tests/test_fast_import.py proves the fast path for VERIFIED_VERSION).
+TOOLCHAIN = DEFAULT_TOOLCHAIN
+CORE = TOOLCHAINS[TOOLCHAIN].core
+PACKAGE = TOOLCHAINS[TOOLCHAIN].package
+DISTRIBUTION = TOOLCHAINS[TOOLCHAIN].distribution
+VERIFIED_VERSION = TOOLCHAINS[TOOLCHAIN].verified
+
+
+class ToolchainUnavailable(RuntimeError):
+    pass
+
+
+def select(name: str) -> Toolchain:
+    """Use toolchain ``name`` (before ``modules.tf`` is imported); refuses one this interpreter lacks."""
+    global TOOLCHAIN, CORE, PACKAGE, DISTRIBUTION, VERIFIED_VERSION
+    if name not in TOOLCHAINS:
+        raise ToolchainUnavailable(f"TOOLCHAIN={name!r}: expected one of {', '.join(TOOLCHAINS)}")
+    chosen = TOOLCHAINS[name]
+    if importlib.util.find_spec(chosen.core) is None:
+        hint = "make synth TOOLCHAIN=cdktn (installs terrain/.venv)" if name == "cdktn" else "make install"
+        raise ToolchainUnavailable(f"TOOLCHAIN={name}: {chosen.core} is not installed in this environment: {hint}")
+    if name != TOOLCHAIN and "modules.tf" in sys.modules:
+        raise ToolchainUnavailable(f"TOOLCHAIN={name}: modules.tf was already imported with {TOOLCHAIN}")
+    TOOLCHAIN, CORE, PACKAGE, DISTRIBUTION, VERIFIED_VERSION = (
+        chosen.name, chosen.core, chosen.package, chosen.distribution, chosen.verified)
+    return chosen
 
 _PARTIAL_MARKER = "__pivotr_partial_import__"
 LAZY_EXPORTS_JS = Path(__file__).with_name("lazy_exports.js")

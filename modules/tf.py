@@ -1,143 +1,75 @@
-"""The one place that imports CDKTF, constructs and the prebuilt AWS bindings.
+"""The one place that imports the CDK toolchain, constructs and the prebuilt AWS bindings.
 
-Everything else imports names from here, so moving to the community fork
-(CDK Terrain, ``cdktn``) or to locally generated bindings is a change to this
-file. ``bindings.prime()`` runs first so that only the submodules listed here
-are loaded (see ``modules/bindings.py``).
+Two toolchains give the same plans: the owner's CDKTF (``cdktf`` with ``cdktf-cdktf-provider-aws``,
+the default) and its maintained fork CDK Terrain (``cdktn`` with ``cdktn-provider-aws``, selected with
+``TOOLCHAIN=cdktn``; docs/toolchains.md). Both expose the same names, so this module takes them from
+whichever ``modules.bindings`` selected, by module name: everything else imports them from here.
+``bindings.prime()`` runs first so that only the submodules listed here are loaded.
 """
 
-# ruff: noqa: E402, F401
+# ruff: noqa: E402
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from modules import bindings
 
 IMPORT_PATH = bindings.prime()
 
-from cdktf import (
-    App,
-    AssetType,
-    Fn,
-    LocalBackend,
-    S3Backend,
-    TerraformAsset,
-    TerraformOutput,
-    TerraformResourceLifecycle,
-    TerraformStack,
-    Token,
-)
-from constructs import Construct
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-from cdktf_cdktf_provider_aws.lambda_function import (
-    LambdaFunction,
-    LambdaFunctionDeadLetterConfig,
-    LambdaFunctionEnvironment,
-    LambdaFunctionLoggingConfig,
-    LambdaFunctionTracingConfig,
-)
-from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
-from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
-from cdktf_cdktf_provider_aws.s3_bucket_cors_configuration import (
-    S3BucketCorsConfiguration,
-    S3BucketCorsConfigurationCorsRule,
-)
-from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
-    S3BucketLifecycleConfiguration,
-    S3BucketLifecycleConfigurationRule,
-    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
-    S3BucketLifecycleConfigurationRuleExpiration,
-    S3BucketLifecycleConfigurationRuleFilter,
-    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
-)
-from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification, S3BucketNotificationQueue
-from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
-    S3BucketOwnershipControls,
-    S3BucketOwnershipControlsRule,
-)
-from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
-from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
-from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
-    S3BucketServerSideEncryptionConfigurationA,
-    S3BucketServerSideEncryptionConfigurationRuleA,
-    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
-)
-from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
-    S3BucketVersioningA,
-    S3BucketVersioningVersioningConfiguration,
-)
-from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
-from cdktf_cdktf_provider_aws.apigatewayv2_api import Apigatewayv2Api, Apigatewayv2ApiCorsConfiguration
-from cdktf_cdktf_provider_aws.apigatewayv2_authorizer import (
-    Apigatewayv2Authorizer,
-    Apigatewayv2AuthorizerJwtConfiguration,
-)
-from cdktf_cdktf_provider_aws.apigatewayv2_integration import Apigatewayv2Integration
-from cdktf_cdktf_provider_aws.apigatewayv2_route import Apigatewayv2Route
-from cdktf_cdktf_provider_aws.apigatewayv2_stage import (
-    Apigatewayv2Stage,
-    Apigatewayv2StageAccessLogSettings,
-    Apigatewayv2StageDefaultRouteSettings,
-    Apigatewayv2StageRouteSettings,
-)
-from cdktf_cdktf_provider_aws.budgets_budget import (
-    BudgetsBudget,
-    BudgetsBudgetCostFilter,
-    BudgetsBudgetNotification,
-)
-from cdktf_cdktf_provider_aws.ce_anomaly_monitor import CeAnomalyMonitor
-from cdktf_cdktf_provider_aws.ce_anomaly_subscription import (
-    CeAnomalySubscription,
-    CeAnomalySubscriptionSubscriber,
-    CeAnomalySubscriptionThresholdExpression,
-    CeAnomalySubscriptionThresholdExpressionDimension,
-)
-from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
-from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
-    CloudwatchMetricAlarm,
-    CloudwatchMetricAlarmMetricQuery,
-    CloudwatchMetricAlarmMetricQueryMetric,
-)
-from cdktf_cdktf_provider_aws.cognito_user_pool import (
-    CognitoUserPool,
-    CognitoUserPoolAccountRecoverySetting,
-    CognitoUserPoolAccountRecoverySettingRecoveryMechanism,
-    CognitoUserPoolAdminCreateUserConfig,
-    CognitoUserPoolPasswordPolicy,
-    CognitoUserPoolSoftwareTokenMfaConfiguration,
-)
-from cdktf_cdktf_provider_aws.cognito_user_pool_client import (
-    CognitoUserPoolClient,
-    CognitoUserPoolClientTokenValidityUnits,
-)
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
-from cdktf_cdktf_provider_aws.data_aws_sqs_queue import DataAwsSqsQueue
-from cdktf_cdktf_provider_aws.data_aws_ssm_parameter import DataAwsSsmParameter
-from cdktf_cdktf_provider_aws.dynamodb_table import (
-    DynamodbTable,
-    DynamodbTableAttribute,
-    DynamodbTableGlobalSecondaryIndex,
-    DynamodbTablePointInTimeRecovery,
-    DynamodbTableServerSideEncryption,
-)
-from cdktf_cdktf_provider_aws.lambda_event_source_mapping import (
-    LambdaEventSourceMapping,
-    LambdaEventSourceMappingScalingConfig,
-)
-from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
-from cdktf_cdktf_provider_aws.route53_record import Route53Record
-from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
-from cdktf_cdktf_provider_aws.sesv2_configuration_set import (
-    Sesv2ConfigurationSet,
-    Sesv2ConfigurationSetDeliveryOptions,
-    Sesv2ConfigurationSetReputationOptions,
-)
-from cdktf_cdktf_provider_aws.sesv2_configuration_set_event_destination import (
-    Sesv2ConfigurationSetEventDestination,
-    Sesv2ConfigurationSetEventDestinationEventDestination,
-    Sesv2ConfigurationSetEventDestinationEventDestinationSnsDestination,
-)
-from cdktf_cdktf_provider_aws.sesv2_email_identity import Sesv2EmailIdentity
-from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
-from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
-from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
-from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
-from cdktf_cdktf_provider_aws.sqs_queue_redrive_allow_policy import SqsQueueRedriveAllowPolicy
+from constructs import Construct  # noqa: F401  (both toolchains use the constructs library)
+
+_core = importlib.import_module(bindings.CORE)
+
+
+def _aws(submodule: str, *names: str) -> Any:
+    """The named classes of one submodule of the selected AWS bindings."""
+    module = importlib.import_module(f"{bindings.PACKAGE}.{submodule}")
+    found = tuple(getattr(module, name) for name in names)
+    return found if len(found) > 1 else found[0]
+
+
+(App, AssetType, Fn, LocalBackend, S3Backend, TerraformAsset, TerraformOutput, TerraformResourceLifecycle, TerraformStack, Token,) = (_core.App, _core.AssetType, _core.Fn, _core.LocalBackend, _core.S3Backend, _core.TerraformAsset, _core.TerraformOutput, _core.TerraformResourceLifecycle, _core.TerraformStack, _core.Token,)
+CloudwatchLogGroup = _aws("cloudwatch_log_group", "CloudwatchLogGroup")
+IamRole = _aws("iam_role", "IamRole")
+IamRolePolicy = _aws("iam_role_policy", "IamRolePolicy")
+(LambdaFunction, LambdaFunctionDeadLetterConfig, LambdaFunctionEnvironment, LambdaFunctionLoggingConfig, LambdaFunctionTracingConfig) = _aws("lambda_function", "LambdaFunction", "LambdaFunctionDeadLetterConfig", "LambdaFunctionEnvironment", "LambdaFunctionLoggingConfig", "LambdaFunctionTracingConfig")
+(AwsProvider, AwsProviderDefaultTags) = _aws("provider", "AwsProvider", "AwsProviderDefaultTags")
+S3Bucket = _aws("s3_bucket", "S3Bucket")
+(S3BucketCorsConfiguration, S3BucketCorsConfigurationCorsRule) = _aws("s3_bucket_cors_configuration", "S3BucketCorsConfiguration", "S3BucketCorsConfigurationCorsRule")
+(S3BucketLifecycleConfiguration, S3BucketLifecycleConfigurationRule, S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload, S3BucketLifecycleConfigurationRuleExpiration, S3BucketLifecycleConfigurationRuleFilter, S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration) = _aws("s3_bucket_lifecycle_configuration", "S3BucketLifecycleConfiguration", "S3BucketLifecycleConfigurationRule", "S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload", "S3BucketLifecycleConfigurationRuleExpiration", "S3BucketLifecycleConfigurationRuleFilter", "S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration")
+(S3BucketNotification, S3BucketNotificationQueue) = _aws("s3_bucket_notification", "S3BucketNotification", "S3BucketNotificationQueue")
+(S3BucketOwnershipControls, S3BucketOwnershipControlsRule) = _aws("s3_bucket_ownership_controls", "S3BucketOwnershipControls", "S3BucketOwnershipControlsRule")
+S3BucketPolicy = _aws("s3_bucket_policy", "S3BucketPolicy")
+S3BucketPublicAccessBlock = _aws("s3_bucket_public_access_block", "S3BucketPublicAccessBlock")
+(S3BucketServerSideEncryptionConfigurationA, S3BucketServerSideEncryptionConfigurationRuleA, S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA) = _aws("s3_bucket_server_side_encryption_configuration", "S3BucketServerSideEncryptionConfigurationA", "S3BucketServerSideEncryptionConfigurationRuleA", "S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA")
+(S3BucketVersioningA, S3BucketVersioningVersioningConfiguration) = _aws("s3_bucket_versioning", "S3BucketVersioningA", "S3BucketVersioningVersioningConfiguration")
+SqsQueue = _aws("sqs_queue", "SqsQueue")
+(Apigatewayv2Api, Apigatewayv2ApiCorsConfiguration) = _aws("apigatewayv2_api", "Apigatewayv2Api", "Apigatewayv2ApiCorsConfiguration")
+(Apigatewayv2Authorizer, Apigatewayv2AuthorizerJwtConfiguration) = _aws("apigatewayv2_authorizer", "Apigatewayv2Authorizer", "Apigatewayv2AuthorizerJwtConfiguration")
+Apigatewayv2Integration = _aws("apigatewayv2_integration", "Apigatewayv2Integration")
+Apigatewayv2Route = _aws("apigatewayv2_route", "Apigatewayv2Route")
+(Apigatewayv2Stage, Apigatewayv2StageAccessLogSettings, Apigatewayv2StageDefaultRouteSettings, Apigatewayv2StageRouteSettings) = _aws("apigatewayv2_stage", "Apigatewayv2Stage", "Apigatewayv2StageAccessLogSettings", "Apigatewayv2StageDefaultRouteSettings", "Apigatewayv2StageRouteSettings")
+(BudgetsBudget, BudgetsBudgetCostFilter, BudgetsBudgetNotification) = _aws("budgets_budget", "BudgetsBudget", "BudgetsBudgetCostFilter", "BudgetsBudgetNotification")
+CeAnomalyMonitor = _aws("ce_anomaly_monitor", "CeAnomalyMonitor")
+(CeAnomalySubscription, CeAnomalySubscriptionSubscriber, CeAnomalySubscriptionThresholdExpression, CeAnomalySubscriptionThresholdExpressionDimension) = _aws("ce_anomaly_subscription", "CeAnomalySubscription", "CeAnomalySubscriptionSubscriber", "CeAnomalySubscriptionThresholdExpression", "CeAnomalySubscriptionThresholdExpressionDimension")
+CloudwatchDashboard = _aws("cloudwatch_dashboard", "CloudwatchDashboard")
+(CloudwatchMetricAlarm, CloudwatchMetricAlarmMetricQuery, CloudwatchMetricAlarmMetricQueryMetric) = _aws("cloudwatch_metric_alarm", "CloudwatchMetricAlarm", "CloudwatchMetricAlarmMetricQuery", "CloudwatchMetricAlarmMetricQueryMetric")
+(CognitoUserPool, CognitoUserPoolAccountRecoverySetting, CognitoUserPoolAccountRecoverySettingRecoveryMechanism, CognitoUserPoolAdminCreateUserConfig, CognitoUserPoolPasswordPolicy, CognitoUserPoolSoftwareTokenMfaConfiguration) = _aws("cognito_user_pool", "CognitoUserPool", "CognitoUserPoolAccountRecoverySetting", "CognitoUserPoolAccountRecoverySettingRecoveryMechanism", "CognitoUserPoolAdminCreateUserConfig", "CognitoUserPoolPasswordPolicy", "CognitoUserPoolSoftwareTokenMfaConfiguration")
+(CognitoUserPoolClient, CognitoUserPoolClientTokenValidityUnits) = _aws("cognito_user_pool_client", "CognitoUserPoolClient", "CognitoUserPoolClientTokenValidityUnits")
+DataAwsCallerIdentity = _aws("data_aws_caller_identity", "DataAwsCallerIdentity")
+DataAwsSqsQueue = _aws("data_aws_sqs_queue", "DataAwsSqsQueue")
+DataAwsSsmParameter = _aws("data_aws_ssm_parameter", "DataAwsSsmParameter")
+(DynamodbTable, DynamodbTableAttribute, DynamodbTableGlobalSecondaryIndex, DynamodbTablePointInTimeRecovery, DynamodbTableServerSideEncryption) = _aws("dynamodb_table", "DynamodbTable", "DynamodbTableAttribute", "DynamodbTableGlobalSecondaryIndex", "DynamodbTablePointInTimeRecovery", "DynamodbTableServerSideEncryption")
+(LambdaEventSourceMapping, LambdaEventSourceMappingScalingConfig) = _aws("lambda_event_source_mapping", "LambdaEventSourceMapping", "LambdaEventSourceMappingScalingConfig")
+LambdaPermission = _aws("lambda_permission", "LambdaPermission")
+Route53Record = _aws("route53_record", "Route53Record")
+SecretsmanagerSecret = _aws("secretsmanager_secret", "SecretsmanagerSecret")
+(Sesv2ConfigurationSet, Sesv2ConfigurationSetDeliveryOptions, Sesv2ConfigurationSetReputationOptions) = _aws("sesv2_configuration_set", "Sesv2ConfigurationSet", "Sesv2ConfigurationSetDeliveryOptions", "Sesv2ConfigurationSetReputationOptions")
+(Sesv2ConfigurationSetEventDestination, Sesv2ConfigurationSetEventDestinationEventDestination, Sesv2ConfigurationSetEventDestinationEventDestinationSnsDestination) = _aws("sesv2_configuration_set_event_destination", "Sesv2ConfigurationSetEventDestination", "Sesv2ConfigurationSetEventDestinationEventDestination", "Sesv2ConfigurationSetEventDestinationEventDestinationSnsDestination")
+Sesv2EmailIdentity = _aws("sesv2_email_identity", "Sesv2EmailIdentity")
+SnsTopic = _aws("sns_topic", "SnsTopic")
+SnsTopicPolicy = _aws("sns_topic_policy", "SnsTopicPolicy")
+SnsTopicSubscription = _aws("sns_topic_subscription", "SnsTopicSubscription")
+SqsQueuePolicy = _aws("sqs_queue_policy", "SqsQueuePolicy")
+SqsQueueRedriveAllowPolicy = _aws("sqs_queue_redrive_allow_policy", "SqsQueueRedriveAllowPolicy")

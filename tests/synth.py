@@ -18,7 +18,7 @@ BOOTSTRAP = "pivotr-mailer-bootstrap"
 
 
 def subprocess_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("PIVOTR_", "CDK_", "AWS_"))}
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PIVOTR_", "CDK_", "AWS_", "TOOLCHAIN"))}
     env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}"
     env.update(extra or {})
     return env

@@ -64,3 +64,31 @@ def test_an_unverified_bindings_version_takes_the_ordinary_import(monkeypatch: p
     # When primed / Then the package is imported whole, the ordinary way
     assert bindings.prime() == "ordinary"
     assert imported == [bindings.PACKAGE]
+
+
+# -- the toolchain switch (CDKTF by default, CDK Terrain with TOOLCHAIN=cdktn; docs/toolchains.md) -------
+def test_an_unknown_or_uninstalled_toolchain_is_refused_with_what_to_do() -> None:
+    with pytest.raises(bindings.ToolchainUnavailable, match="expected one of cdktf, cdktn"):
+        bindings.select("pulumi")
+    # the repository's .venv holds CDKTF only: CDK Terrain lives in terrain/.venv
+    with pytest.raises(bindings.ToolchainUnavailable, match=r"make synth TOOLCHAIN=cdktn \(installs terrain/.venv\)"):
+        bindings.select("cdktn")
+    assert bindings.TOOLCHAIN == "cdktf" and bindings.PACKAGE == "cdktf_cdktf_provider_aws"
+
+
+def test_the_entry_point_reads_the_switch_and_says_when_the_environment_lacks_it(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                            env=subprocess_env({"TOOLCHAIN": "cdktn", "CDKTF_OUTDIR": str(tmp_path / "out")}))
+    assert result.returncode == 1 and "configuration error: TOOLCHAIN=cdktn: cdktn is not installed" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_only_tf_and_bindings_import_a_toolchain() -> None:
+    """The rest of the program takes every CDK name from modules/tf.py, so the switch is one module."""
+    import re
+
+    pattern = re.compile(r"^\s*(from|import)\s+(cdktf|cdktn|cdktf_cdktf_provider_aws|cdktn_provider_aws)\b", re.M)
+    sources = [ROOT / "main.py", *(ROOT / "modules").glob("*.py"), *(ROOT / "ops").glob("*.py"), *(ROOT / "lambda_src").rglob("*.py")]
+    offenders = [p.relative_to(ROOT).as_posix() for p in sources
+                 if p.name not in ("tf.py", "bindings.py") and pattern.search(p.read_text())]
+    assert offenders == []

@@ -16,20 +16,26 @@ from tests.synth import ROOT
 NODE = ROOT / "node_modules" / ".bin" / "node"
 
 
-def _fake_provider(root: Path) -> Path:
-    """A package shaped like @cdktf/provider-aws: an index of eager exports of modules that count loads."""
-    lib = root / "@cdktf" / "provider-aws" / "lib"
+def _fake_provider(root: Path, scope: str = "@cdktf") -> Path:
+    """A package shaped like @cdktf/provider-aws (or CDK Terrain's @cdktn/provider-aws, whose index wraps
+    each require in __importStar): an index of eager exports of modules that count loads."""
+    lib = root / scope / "provider-aws" / "lib"
     for name in ("sqs-queue", "sns-topic"):
         (lib / name).mkdir(parents=True)
         (lib / name / "index.js").write_text(
             f"globalThis.loaded = (globalThis.loaded || []).concat({json.dumps(name)});\n"
             f"exports.Thing = {json.dumps(name)};\n"
         )
+    if scope == "@cdktf":
+        eager = 'exports.sqsQueue = require("./sqs-queue");\nexports.snsTopic = require("./sns-topic");\n'
+    else:
+        eager = ("var __importStar = function (m) { return { __esModule: true, ...m, default: m }; };\n"
+                 'exports.sqsQueue = __importStar(require("./sqs-queue/index"));\n'
+                 'exports.snsTopic = __importStar(require("./sns-topic/index"));\n')
     (lib / "index.js").write_text(
         '"use strict";\n'
         "exports.snsTopic = exports.sqsQueue = void 0;\n"
-        'exports.sqsQueue = require("./sqs-queue");\n'
-        'exports.snsTopic = require("./sns-topic");\n'
+        + eager +
         "exports.untouched = 42;\n"
     )
     return lib / "index.js"
@@ -51,9 +57,10 @@ console.log(JSON.stringify({before, keys, sqs, after: globalThis.loaded || [], u
 """
 
 
-def test_exports_load_on_first_use_and_keep_their_values(tmp_path: Path) -> None:
-    # Given a provider-shaped package
-    index = _fake_provider(tmp_path)
+@pytest.mark.parametrize("scope", ["@cdktf", "@cdktn"])
+def test_exports_load_on_first_use_and_keep_their_values(tmp_path: Path, scope: str) -> None:
+    # Given a provider-shaped package of either toolchain
+    index = _fake_provider(tmp_path, scope)
     script = SCRIPT % json.dumps(str(index))
     # When it is required with and without the preload
     eager, lazy = _node(script, preload=False), _node(script, preload=True)
