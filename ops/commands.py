@@ -29,7 +29,7 @@ class OperatorError(Exception):
 
 
 def _secret_id(plan: StagePlan, short: str) -> str:
-    names = {name.removeprefix(f"pivotr-mailer-{plan.stage}-"): name for name in plan.secrets}
+    names = {plan.short(name): name for name in plan.secrets}
     if short not in names:
         raise OperatorError(f"no secret {short!r} in {plan.stage}; the stage has {', '.join(sorted(names))}")
     return names[short]

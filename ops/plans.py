@@ -30,6 +30,10 @@ class StagePlan:
             raise PlanMissing(f"{path} does not exist: run make synth first")
         return cls(stage, json.loads(path.read_text()))
 
+    def short(self, name: str) -> str:
+        """``pivotr-mailer-dev-verifier-api-key`` -> ``verifier-api-key`` (the stage's names, modules/naming)."""
+        return name.removeprefix(f"{stack_name(self.stage)}-")
+
     def _resources(self, type_: str) -> list[dict[str, Any]]:
         return list(self.plan.get("resource", {}).get(type_, {}).values())
 
@@ -65,6 +69,5 @@ class StagePlan:
         for body in queues.values():
             target = _REF.match(json.loads(body.get("redrive_policy") or "{}").get("deadLetterTargetArn", ""))
             if target:
-                short = body["name"].removeprefix(f"{stack_name(self.stage)}-")
-                found[short] = (body["name"], queues[target.group(2)]["name"])
+                found[self.short(body["name"])] = (body["name"], queues[target.group(2)]["name"])
         return found

@@ -194,7 +194,7 @@ def check_powertools_layer(ctx: Context) -> Iterator[Check]:
 def check_secrets(ctx: Context) -> Iterator[Check]:
     sm = ctx.aws("secretsmanager")
     for name in ctx.plan.secrets:
-        short = name.removeprefix(f"{ctx.naming.prefix}-")
+        short = ctx.plan.short(name)
         put = (f"make rotate-unsubscribe-key STAGE={ctx.stage.stage}  # generates the first key; nobody sees it"
                if short == "unsubscribe-signing-key" else
                f"make secret STAGE={ctx.stage.stage} NAME={short}  # reads the value from standard input")
@@ -310,18 +310,17 @@ def check_existing_feedback(ctx: Context) -> Iterator[Check]:
                    f"export {ctx.var('ses.feedback_topic')}={topics[0]} && make deploy STAGE={ctx.stage.stage}")
         return
     subscriptions = [s for s in _subscriptions(ctx.aws, expected) if s.get("Protocol") == "sqs" and s.get("Endpoint") == queue_arn]
-    subscribed = [expected] if subscriptions else []
-    if not subscribed:
-        yield fail("ses feedback queue", f"{queue} is not subscribed to {', '.join(topics)}: its process-feedback "
-                   "would read nothing", f"aws sns subscribe --topic-arn {topics[0]} --protocol sqs "
+    if not subscriptions:
+        yield fail("ses feedback queue", f"{queue} is not subscribed to {expected}: its process-feedback "
+                   "would read nothing", f"aws sns subscribe --topic-arn {expected} --protocol sqs "
                    f"--notification-endpoint {queue_arn}")
         return
-    loose = _admits_more_than(json.loads(attributes.get("Policy") or "{}"), topics)
+    loose = _admits_more_than(json.loads(attributes.get("Policy") or "{}"), [expected])
     if loose:
         yield fail("ses feedback queue policy", f"{queue}'s policy admits more than the SES topic ({loose}): anyone it "
                    "admits could forge bounces and complaints", f"aws sqs set-queue-attributes --queue-url {url} "
                    "--attributes file://policy.json  # one statement: Service sns.amazonaws.com, sqs:SendMessage, "
-                   f"Condition ArnEquals aws:SourceArn {topics[0]}")
+                   f"Condition ArnEquals aws:SourceArn {expected}")
         return
     raw = ctx.aws("sns").get_subscription_attributes(SubscriptionArn=subscriptions[0]["SubscriptionArn"])["Attributes"].get(
         "RawMessageDelivery", "false") == "true"

@@ -49,15 +49,15 @@ class FeedbackService:
     def handle(self, body: str, sqs_message_id: str = "") -> str:
         """What happened: ``rejected``, ``unparseable``, ``duplicate`` or ``recorded``. AWS errors, and a
         signing certificate SNS could not serve, propagate (the message is retried)."""
-        try:
-            envelope = safejson.loads(body, max_bytes=safejson.MAX_MESSAGE)
-            if self.raw_delivery:
-                message, event_id = body, ""
-            else:
+        if self.raw_delivery:  # the bare SES JSON: parse() below bounds and reads it once
+            message, event_id = body, ""
+        else:
+            try:
+                envelope = safejson.loads(body, max_bytes=safejson.MAX_MESSAGE)
                 notification = sns.authenticate(envelope, self.topics, self.certificates)
-                message, event_id = notification.message, notification.message_id
-        except (safejson.Unreadable, sns.NotAuthentic) as error:
-            return self.reject(str(error), sqs_message_id)
+            except (safejson.Unreadable, sns.NotAuthentic) as error:
+                return self.reject(str(error), sqs_message_id)
+            message, event_id = notification.message, notification.message_id
         try:
             event = parse(message, event_id)
         except Unparseable as error:
