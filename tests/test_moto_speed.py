@@ -56,42 +56,59 @@ def test_a_receive_answers_the_same_with_and_without_the_speed_patch(account: No
     assert plain == patched == received
 
 
-def _transact(condition_holds: bool) -> tuple[Any, list[dict[str, Any]]]:
+# The second action of a two-action transaction (the first puts a new item "b"): it holds, loses its
+# condition, fails DynamoDB's validation while being applied (an arithmetic on a string), or names the
+# item the first action writes (two actions on one item).
+SECOND_ACTIONS: dict[str, dict[str, Any]] = {
+    "holds": {"Update": {"Key": {"id": {"S": "a"}}, "UpdateExpression": "SET n = :n", "ConditionExpression": "n = :e",
+                         "ExpressionAttributeValues": {":n": {"N": "5"}, ":e": {"N": "1"}}}},
+    "condition fails": {"Update": {"Key": {"id": {"S": "a"}}, "UpdateExpression": "SET n = :n", "ConditionExpression": "n = :e",
+                                   "ExpressionAttributeValues": {":n": {"N": "5"}, ":e": {"N": "2"}}}},
+    "invalid update": {"Update": {"Key": {"id": {"S": "a"}}, "UpdateExpression": "SET n = s + :n",
+                                  "ExpressionAttributeValues": {":n": {"N": "5"}}}},
+    "same item twice": {"Update": {"Key": {"id": {"S": "b"}}, "UpdateExpression": "SET n = :n",
+                                   "ExpressionAttributeValues": {":n": {"N": "5"}}}},
+}
+
+
+def _transact(second: str) -> tuple[Any, list[dict[str, Any]]]:
     db = boto3.client("dynamodb")
-    name = f"t{condition_holds}"
+    name = "t" + second.replace(" ", "-")
     db.create_table(TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
-    db.put_item(TableName=name, Item={"id": {"S": "a"}, "n": {"N": "1"}})
-    expected = "1" if condition_holds else "2"
+    db.put_item(TableName=name, Item={"id": {"S": "a"}, "n": {"N": "1"}, "s": {"S": "text"}})
+    (kind, action), = SECOND_ACTIONS[second].items()
     error = None
     try:
         db.transact_write_items(TransactItems=[
             {"Put": {"TableName": name, "Item": {"id": {"S": "b"}}}},
-            {"Update": {"TableName": name, "Key": {"id": {"S": "a"}}, "UpdateExpression": "SET n = :n",
-                        "ConditionExpression": "n = :e", "ExpressionAttributeValues": {":n": {"N": "5"}, ":e": {"N": expected}}}},
+            {kind: {"TableName": name, **action}},
         ])
     except db.exceptions.TransactionCanceledException as e:
         error = [r.get("Code") for r in e.response["CancellationReasons"]]
+    except db.exceptions.ClientError as e:
+        error = e.response["Error"]["Code"]
     items = sorted(db.scan(TableName=name)["Items"], key=lambda i: i["id"]["S"])
     db.delete_table(TableName=name)
     return error, items
 
 
-@pytest.mark.parametrize("condition_holds", [True, False])
-def test_a_transaction_writes_or_cancels_the_same_with_and_without_the_speed_patch(account: None, condition_holds: bool) -> None:
-    # Given a transaction whose second condition holds or fails, run on moto as it ships
-    plain = _transact(condition_holds)
+@pytest.mark.parametrize("second", sorted(SECOND_ACTIONS))
+def test_a_transaction_writes_or_cancels_the_same_with_and_without_the_speed_patch(account: None, second: str) -> None:
+    # Given a transaction whose second action holds or fails in one of the ways DynamoDB refuses, on moto as it ships
+    plain = _transact(second)
 
     # When it runs with the speed patch installed
     moto_speed.install()
     try:
-        patched = _transact(condition_holds)
+        patched = _transact(second)
     finally:
         moto_speed.uninstall()
 
-    # Then it writes both items or neither, with the same cancellation reasons
+    # Then it writes both items or neither (all or nothing whatever the failure), with the same error
     assert plain == patched
-    assert (plain[0] is None) == condition_holds
+    assert (plain[0] is None) == (second == "holds")
+    assert len(plain[1]) == (2 if second == "holds" else 1)
 
 
 def test_an_inner_install_and_uninstall_leaves_the_outer_install_on() -> None:

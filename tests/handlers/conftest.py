@@ -55,30 +55,30 @@ DENIED: list[str] = []  # calls the function's policy would refuse, for the runn
 
 @pytest.fixture(scope="session", autouse=True)
 def iam_recorder(aws: None, synth: Synth) -> Iterator[None]:
-    """Record each call made while a handler runs; at the end, leave what each function used for the
-    session's completeness check (tests/conftest.py)."""
-    import botocore.client
-
-    from tests import iam_check
+    """Record each call made while a handler runs (through botocore's events, tests/calls.py); at the
+    end, leave what each function used for the session's completeness check (tests/conftest.py)."""
+    from tests import calls, iam_check
 
     plan = synth.stage(STAGE)
     names = {f["function_name"] for f in plan["resource"]["aws_lambda_function"].values()}
     granted = {name.removeprefix(f"pivotr-mailer-{STAGE}-"): iam_check.grants(plan, name) for name in names}
-    original = botocore.client.BaseClient._make_api_call
 
-    def recorded(client, operation: str, params: dict) -> object:
-        if CALLING:
-            function = CALLING[-1]
-            for pair in iam_check.needs(client.meta.service_model.service_name, operation, params):
-                grant = iam_check.granting(granted[function], pair)
-                USED.setdefault(function, set()).add(grant or pair)
-                if grant is None:
-                    DENIED.append(f"{function}: {pair[0]} on {pair[1]}")
-        return original(client, operation, params)
+    class Recorder:
+        @staticmethod
+        def before(service: str, operation: str, params: dict, context: dict) -> None:
+            if CALLING:
+                function = CALLING[-1]
+                for pair in iam_check.needs(service, operation, params):
+                    grant = iam_check.granting(granted[function], pair)
+                    USED.setdefault(function, set()).add(grant or pair)
+                    if grant is None:
+                        DENIED.append(f"{function}: {pair[0]} on {pair[1]}")
 
-    botocore.client.BaseClient._make_api_call = recorded
+    recorder = Recorder()
+    calls.install()
+    calls.OBSERVERS.append(recorder)
     yield
-    botocore.client.BaseClient._make_api_call = original
+    calls.OBSERVERS.remove(recorder)
     iam_check.save(granted, USED)
 
 
