@@ -30,7 +30,7 @@ SYNTH_PY := $(PY)
 SYNTH_ENV :=
 endif
 
-.PHONY: help install terrain-install test-terrain browser synth test soak demo local openapi plan preflight deploy bootstrap secret admin rotate-unsubscribe-key redrive bench clean
+.PHONY: help install terrain-install test-terrain browser synth test soak demo local openapi client plan preflight deploy bootstrap secret admin rotate-unsubscribe-key redrive bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -81,8 +81,13 @@ demo: synth ## run the whole mailer locally on moto (no AWS account): import, ca
 local: synth ## serve the HTTP API on 127.0.0.1 over moto for curl or a frontend (Ctrl-C stops)
 	$(PY) demo/run.py --serve
 
-openapi: install ## regenerate docs/openapi.json from docs/openapi_source.py
+openapi: install ## regenerate docs/openapi.json from docs/openapi_source.py, and the typed client from it
 	$(PY) docs/openapi_source.py
+	$(MAKE) --no-print-directory client
+
+client: install ## regenerate client/schema.d.ts (the frontend's types) from docs/openapi.json
+	openapi-typescript docs/openapi.json -o client/schema.d.ts
+	tsc -p client
 
 # -- a real account (the caller's credentials; docs/first-deploy.md) ----------------------------------
 # These targets need credentials, which may come from an instance or container role.
