@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pivotr.domain import campaigns, leads, metrics, templates
-from pivotr.errors import ApiError
+from pivotr.errors import Invalid
 
 
 def test_lead_ids_follow_the_normalized_email() -> None:
@@ -38,9 +38,20 @@ def test_template_problems_name_unknown_fields_and_malformed_tags() -> None:
 
 
 def test_transitions() -> None:
-    assert campaigns.transition("start") == (frozenset({"draft", "paused"}), "running")
-    assert "aborted" not in campaigns.transition("start")[0]
-    assert campaigns.transition("abort")[1] == "aborted"
+    start = campaigns.transition("start")
+    assert (start.allowed_from, start.target, start.stamp) == (frozenset({"draft", "paused"}), "running", "startedAt")
+    assert "aborted" not in start.allowed_from
+    assert campaigns.transition("abort").target == "aborted"
+
+
+def test_every_status_change_is_a_move_of_the_one_table() -> None:
+    # Given the sending pipeline's own moves / Then they come from the same table as the API's
+    complete, autopause = campaigns.transition(campaigns.Action.COMPLETE), campaigns.transition("autopause")
+    assert complete.values("2026-11-27T00:00:00Z") == {"status": "completed", "completedAt": "2026-11-27T00:00:00Z",
+                                                       "updatedAt": "2026-11-27T00:00:00Z"}
+    assert autopause.allowed_from == {"running"} and autopause.target == "paused"
+    # And every status is reachable and every move ends in a status
+    assert {move.target for move in campaigns.TRANSITIONS.values()} | {"draft"} == set(campaigns.CampaignStatus)
 
 
 def test_metrics_summary_rates_guard_against_no_sends() -> None:
@@ -59,9 +70,9 @@ def test_page_tokens_round_trip_and_refuse_tampering() -> None:
     tokens = _signer(KeyRing(b"stage-secret"))
     token = tokens.encode({"id": "ld_1"}, "leads")
     assert tokens.decode(token, "leads") == {"id": "ld_1"}
-    with pytest.raises(ApiError):
+    with pytest.raises(Invalid):
         tokens.decode(token, "campaigns")
-    with pytest.raises(ApiError):
+    with pytest.raises(Invalid):
         tokens.decode(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1], "leads")
 
 
@@ -76,9 +87,9 @@ def test_a_token_signed_with_the_key_written_in_the_old_source_is_refused() -> N
     payload = b'{"id":"ld_someone"}'
     forged_mac = hmac.new(b"pivotr-mailer-pagination-v1" + b"leads", payload, hashlib.sha256).digest()[:16]
     forged = base64.urlsafe_b64encode(forged_mac + payload).decode().rstrip("=")
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(Invalid) as refused:
         _signer(KeyRing(b"stage-secret")).decode(forged, "leads")
-    assert refused.value.status == 400
+    assert isinstance(refused.value, Invalid)
 
 
 def test_tokens_outlive_a_rotation_for_its_overlap_only() -> None:
@@ -89,7 +100,7 @@ def test_tokens_outlive_a_rotation_for_its_overlap_only() -> None:
     rotated = old.rotate(b"k1", now=900.0, overlap=200.0)  # the old key valid until 1100
     assert _signer(rotated).decode(token, "leads") == {"id": "ld_1"}
     expired = old.rotate(b"k1", now=700.0, overlap=200.0)  # until 900: over at 1000
-    with pytest.raises(ApiError):
+    with pytest.raises(Invalid):
         _signer(expired).decode(token, "leads")
 
 
@@ -103,9 +114,9 @@ def test_a_validly_signed_key_dynamodb_would_refuse_is_a_400(key) -> None:
 
     payload = json.dumps(key).encode()
     token = base64.urlsafe_b64encode(Tokens._mac(b"stage-secret", "leads", payload) + payload).decode()
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(Invalid) as refused:
         _signer(KeyRing(b"stage-secret")).decode(token, "leads")
-    assert refused.value.status == 400
+    assert isinstance(refused.value, Invalid)
 
 
 def test_a_handler_environment_names_what_is_missing() -> None:

@@ -55,11 +55,11 @@ AGREE = ["x@bücher.de", "x@xn--bcher-kva.de", "X@BÜCHER.DE", "a@-bad.com", "a@
 
 def _via_api(address: str) -> str | None:
     from pivotr.domain import leads
-    from pivotr.errors import ApiError
+    from pivotr.errors import Invalid
 
     try:
         return leads.new_lead({"email": address}, "2026-11-26T00:00:00Z")["email"]
-    except ApiError:
+    except Invalid:
         return None
 
 

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from pivotr.domain import importing
-from pivotr.errors import ApiError
+from pivotr.errors import DomainError
+from pivotr.http import status_of
 
 NOW = "2026-11-25T00:00:00.000Z"
 
@@ -95,9 +96,9 @@ def test_json_arrays_with_loose_keys_and_bad_items() -> None:
 ])
 def test_unusable_files_are_400_with_the_reason(data: bytes, message: str) -> None:
     content_type = "application/json" if data.startswith(b"[") else "text/csv"
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         parse(data, content_type)
-    assert caught.value.status == 400 and message in json.dumps(caught.value.details)
+    assert status_of(caught.value) == 400 and message in json.dumps(caught.value.details)
 
 
 def test_header_only_is_an_empty_import() -> None:
@@ -106,12 +107,12 @@ def test_header_only_is_an_empty_import() -> None:
 
 
 def test_limits_answer_413_saying_the_limit() -> None:
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         parse("email\n" + "a@example.com\n" * (importing.MAX_ROWS + 1))
-    assert caught.value.status == 413 and "10,000 rows" in caught.value.message and "POST /imports" in caught.value.message
-    with pytest.raises(ApiError) as caught:
+    assert status_of(caught.value) == 413 and "10,000 rows" in caught.value.message and "POST /imports" in caught.value.message
+    with pytest.raises(DomainError) as caught:
         parse(b"x" * (importing.MAX_BYTES + 1))
-    assert caught.value.status == 413 and "1,024 KB" in caught.value.message and "POST /imports" in caught.value.message
+    assert status_of(caught.value) == 413 and "1,024 KB" in caught.value.message and "POST /imports" in caught.value.message
 
 
 def test_a_file_at_the_row_limit_is_counted_exactly() -> None:
@@ -168,7 +169,7 @@ def test_a_file_without_a_header_starts_with_data() -> None:
 
 
 def test_a_header_with_no_e_mail_column_and_no_addresses_names_the_headers() -> None:
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         parse("Name,Stadt\nAnna,Berlin\n")
     assert "no e-mail column" in json.dumps(caught.value.details) and "Stadt" in json.dumps(caught.value.details)
 

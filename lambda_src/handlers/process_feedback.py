@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pivotr.env import FeedbackEnv
 from pivotr.logs import Logger
-from pivotr.routes.feedback import FeedbackService
+from pivotr.services.feedback import FeedbackService
 from pivotr.tracing import AWS_CALLS
 
 logger, tracer = Logger(), Tracer(patch_modules=AWS_CALLS)

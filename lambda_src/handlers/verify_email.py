@@ -7,7 +7,7 @@ time the invocation has left and reports the rest for retry."""
 from aws_lambda_powertools import Tracer
 from pivotr.env import VerifyEnv
 from pivotr.logs import Logger
-from pivotr.routes.verification import VerificationService
+from pivotr.services.verification import VerificationService
 from pivotr.tracing import AWS_AND_HTTP_CALLS
 
 logger, tracer = Logger(), Tracer(patch_modules=AWS_AND_HTTP_CALLS)

@@ -1,4 +1,5 @@
-"""Errors the API answers with: each becomes ``{"error": {"code", "message", "details"}}``."""
+"""What can be wrong with a request, in the domain's words. No HTTP here: ``pivotr.http.STATUS`` maps
+each kind to its status code (the one place), and the API answers ``{"error": {"code", "message", "details"}}``."""
 
 from __future__ import annotations
 
@@ -7,37 +8,56 @@ from typing import Any
 
 
 @dataclass
-class ApiError(Exception):
-    status: int
+class DomainError(Exception):
     code: str
     message: str
     details: list[dict[str, Any]] = field(default_factory=list)
 
-    def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+class Invalid(DomainError):
+    """The request's content is wrong: one detail per bad field."""
 
 
-def invalid(details: list[dict[str, Any]], message: str = "The request is invalid") -> ApiError:
-    """400, one detail per bad field: ``{"field": ..., "message": ...}``."""
-    return ApiError(400, "VALIDATION_ERROR", message, details)
+class NotFound(DomainError):
+    """The thing named does not exist."""
 
 
-def not_found(what: str, id_: str) -> ApiError:
-    return ApiError(404, "NOT_FOUND", f"{what} {id_} does not exist", [{"field": "id", "message": "not found"}])
+class Conflict(DomainError):
+    """The thing is not in a state that allows this."""
 
 
-def conflict(code: str, message: str, **context: Any) -> ApiError:
-    return ApiError(409, code, message, [context] if context else [])
+class TooLarge(DomainError):
+    """More than a documented limit."""
 
 
-def too_large(limit: int) -> ApiError:
-    return ApiError(413, "PAYLOAD_TOO_LARGE", f"The request body is larger than {limit} bytes")
+class UnsupportedMediaType(DomainError):
+    """A body in a form this route does not read."""
 
 
-def unsupported_media_type(expected: str) -> ApiError:
-    return ApiError(415, "UNSUPPORTED_MEDIA_TYPE", f"Send the body as {expected}")
+class Unavailable(DomainError):
+    """A dependency did not take the request; nothing was changed, the caller may retry."""
 
 
-def unavailable(message: str) -> ApiError:
-    """503: a dependency did not take the request; nothing was changed, the caller may retry."""
-    return ApiError(503, "UNAVAILABLE", message)
+def invalid(details: list[dict[str, Any]], message: str = "The request is invalid") -> Invalid:
+    """One detail per bad field: ``{"field": ..., "message": ...}``."""
+    return Invalid("VALIDATION_ERROR", message, details)
+
+
+def not_found(what: str, id_: str) -> NotFound:
+    return NotFound("NOT_FOUND", f"{what} {id_} does not exist", [{"field": "id", "message": "not found"}])
+
+
+def conflict(code: str, message: str, **context: Any) -> Conflict:
+    return Conflict(code, message, [context] if context else [])
+
+
+def too_large(limit: int) -> TooLarge:
+    return TooLarge("PAYLOAD_TOO_LARGE", f"The request body is larger than {limit} bytes")
+
+
+def unsupported_media_type(expected: str) -> UnsupportedMediaType:
+    return UnsupportedMediaType("UNSUPPORTED_MEDIA_TYPE", f"Send the body as {expected}")
+
+
+def unavailable(message: str, code: str = "UNAVAILABLE") -> Unavailable:
+    return Unavailable(code, message)

@@ -10,7 +10,18 @@ from decimal import Decimal
 from typing import Any
 
 from pivotr import safejson
-from pivotr.errors import ApiError, invalid, too_large, unsupported_media_type
+from pivotr.errors import (
+    Conflict,
+    DomainError,
+    Invalid,
+    NotFound,
+    TooLarge,
+    Unavailable,
+    UnsupportedMediaType,
+    invalid,
+    too_large,
+    unsupported_media_type,
+)
 from pivotr.logs import Logger
 from pivotr.resolver import APIGatewayHttpResolver, Response
 
@@ -63,26 +74,35 @@ def html_page(status: int, html: str, headers: Mapping[str, str] | None = None) 
                     headers={**HTML_SECURITY_HEADERS, **(headers or {})})
 
 
-def error_response(error: ApiError) -> Response:
-    return respond(error.status, error.body())
+# The one place a domain error becomes an HTTP status.
+STATUS: dict[type[DomainError], int] = {Invalid: 400, NotFound: 404, Conflict: 409, TooLarge: 413,
+                                        UnsupportedMediaType: 415, Unavailable: 503}
+
+
+def status_of(error: DomainError) -> int:
+    return next(code for kind, code in STATUS.items() if isinstance(error, kind))
+
+
+def error_response(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> Response:
+    return respond(status, {"error": {"code": code, "message": message, "details": details or []}})
 
 
 def create_app() -> APIGatewayHttpResolver:
     """A resolver whose every failure is a JSON error envelope, never a stack trace."""
     app = APIGatewayHttpResolver(serializer=dumps)
 
-    @app.exception_handler(ApiError)
-    def _api_error(error: ApiError) -> Response:
-        return error_response(error)
+    @app.exception_handler(DomainError)
+    def _domain_error(error: DomainError) -> Response:
+        return error_response(status_of(error), error.code, error.message, error.details)
 
     @app.not_found
     def _not_found(_: Exception) -> Response:
-        return error_response(ApiError(404, "NOT_FOUND", "No such route"))
+        return error_response(404, "NOT_FOUND", "No such route")
 
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:  # a bug: log it whole, answer without details
         logger.exception("unhandled error")
-        return error_response(ApiError(500, "INTERNAL", "Something went wrong; it has been logged"))
+        return error_response(500, "INTERNAL", "Something went wrong; it has been logged")
 
     return app
 

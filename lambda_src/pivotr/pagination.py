@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pivotr.domain.unsubscribe import KeyRing
-from pivotr.errors import ApiError, invalid
+from pivotr.errors import Invalid, invalid, unavailable
 
 LABEL = b"pivotr-mailer next-token v2"
 MAC_BYTES = 16
@@ -24,7 +24,7 @@ MAX_TOKEN = 2_048  # characters
 MAX_KEY_VALUE = 1_024  # characters: a key attribute value longer than this is not one we wrote
 
 
-def bad_token() -> ApiError:
+def bad_token() -> Invalid:
     return invalid([{"field": "nextToken", "message": "is not a token this API issued for this list"}])
 
 
@@ -39,12 +39,12 @@ class Tokens:
         try:
             return self._keys(refresh)
         except ValueError as error:  # the secret holds something that is no key ring
-            raise ApiError(503, "SIGNING_KEY_INVALID", f"The stage's signing key cannot be used: {error}") from None
+            raise unavailable(f"The stage's signing key cannot be used: {error}", "SIGNING_KEY_INVALID") from None
         except Exception as error:
             if "ResourceNotFoundException" not in str(error):
                 raise
-            raise ApiError(503, "SIGNING_KEY_MISSING", "The stage's signing key has no value yet "
-                           "(make rotate-unsubscribe-key); the first page works without it") from None
+            raise unavailable("The stage's signing key has no value yet (make rotate-unsubscribe-key); "
+                              "the first page works without it", "SIGNING_KEY_MISSING") from None
 
     @staticmethod
     def _mac(key: bytes, purpose: str, payload: bytes) -> bytes:

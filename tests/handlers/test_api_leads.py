@@ -115,16 +115,16 @@ def test_a_token_forged_with_the_key_once_written_in_the_source_is_a_400(api) ->
 def test_a_start_key_dynamodb_refuses_is_the_callers_bad_token_not_a_5xx() -> None:
     from botocore.exceptions import ClientError
 
-    from pivotr.errors import ApiError
+    from pivotr.errors import Invalid
     from pivotr.routes.common import page_from
 
     def refused():
         raise ClientError({"Error": {"Code": "ValidationException", "Message": "The provided starting key is invalid"},
                            "ResponseMetadata": {"HTTPStatusCode": 400}}, "Scan")
 
-    with pytest.raises(ApiError) as error:
+    with pytest.raises(Invalid) as error:
         page_from({"id": "x"}, refused)
-    assert error.value.status == 400
+    assert error.value.details[0]["field"] == "nextToken"
     with pytest.raises(ClientError):  # without a token it is ours: it propagates
         page_from(None, refused)
 

@@ -113,7 +113,7 @@ def test_the_certificate_is_fetched_once_per_container(feedback) -> None:
 
 def test_raw_delivery_is_accepted_only_where_the_stage_says_so(handler_module, synth, monkeypatch) -> None:
     from pivotr.env import FeedbackEnv
-    from pivotr.routes.feedback import FeedbackService
+    from pivotr.services.feedback import FeedbackService
 
     handler_module("process-feedback")  # the environment of the plan
     monkeypatch.setenv("FEEDBACK_RAW_DELIVERY", "true")

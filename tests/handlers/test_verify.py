@@ -224,7 +224,7 @@ def test_the_api_key_never_reaches_logs_exceptions_metrics_or_data_whatever_the_
     """Issue 15 item 5: the key travels in the URL path (the provider's design)."""
     from aws_lambda_powertools.utilities import parameters
 
-    import pivotr.routes.verification as verification
+    import pivotr.services.verification as verification
 
     key = "KEY-s3cr3t-9f8e7d6c"
     boto3.client("secretsmanager").put_secret_value(SecretId="pivotr-mailer-dev-verifier-api-key", SecretString=key)

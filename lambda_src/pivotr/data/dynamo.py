@@ -1,4 +1,6 @@
-"""The data-access layer: the only code in lambda_src that talks to DynamoDB."""
+"""The DynamoDB helpers every store uses: tables, update expressions, conditional-failure handling,
+batch reads and writes with retries. The stores in ``pivotr.data`` compose these (they hold tables,
+they do not inherit a table's class); nothing outside ``pivotr.data`` talks to DynamoDB."""
 
 from __future__ import annotations
 
@@ -32,9 +34,17 @@ def plain(value: Any) -> Any:
     return value
 
 
+def assignments(values: dict[str, Any], prefix: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """``#p0 = :p0, #p1 = :p1, ...`` setting ``values`` (attribute -> value), with its attribute names and
+    values; ``prefix`` keeps these placeholders apart from those of the rest of the expression."""
+    names = {f"#{prefix}{i}": name for i, name in enumerate(values)}
+    return (", ".join(f"#{prefix}{i} = :{prefix}{i}" for i in range(len(values))), names,
+            {f":{prefix}{i}": value for i, value in enumerate(values.values())})
+
+
 @contextmanager
-def _conditional_write() -> Iterator[None]:
-    """Turn DynamoDB's lost condition into ConditionFailed; other errors pass through."""
+def conditional_write() -> Iterator[None]:
+    """The one translation of a single write's lost condition into ConditionFailed; other errors pass through."""
     try:
         yield
     except ClientError as error:
@@ -43,14 +53,22 @@ def _conditional_write() -> Iterator[None]:
         raise
 
 
+def failed_conditions(error: ClientError) -> set[int]:
+    """The indexes of a cancelled transaction's actions whose condition failed (empty: cancelled for
+    another reason, such as a conflicting transaction or throttling)."""
+    if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return set()
+    reasons = error.response.get("CancellationReasons") or []
+    return {i for i, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"}
+
+
 def transact_unless_first_fails(client: Any, actions: list[dict[str, Any]]) -> bool:
     """Run one TransactWriteItems; False when the first action's condition failed (nothing written).
     Other errors propagate."""
     try:
         client.transact_write_items(TransactItems=actions)
     except ClientError as error:
-        reasons = error.response.get("CancellationReasons") or []
-        if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+        if 0 in failed_conditions(error):
             return False
         raise
     return True
@@ -71,7 +89,7 @@ class Table:
 
     def put_new(self, item: dict[str, Any]) -> None:
         """Put ``item`` unless one with its key exists (then ConditionFailed)."""
-        with _conditional_write():
+        with conditional_write():
             self._table.put_item(Item=item, ConditionExpression=Attr(self.key_names[0]).not_exists())
 
     def update(
@@ -80,27 +98,26 @@ class Table:
     ) -> dict[str, Any]:
         """Set ``values`` on an existing item, only while its status is one of ``status_in`` and each
         attribute in ``expect`` holds the given value (else ConditionFailed)."""
-        # Our own placeholder prefixes: boto3 numbers the condition's placeholders #n0, :v0, ...
-        names = {f"#set{i}": name for i, name in enumerate(values)}
-        expression = "SET " + ", ".join(f"#set{i} = :set{i}" for i in range(len(values)))
+        # Our own placeholder prefix: boto3 numbers the condition's placeholders #n0, :v0, ...
+        expression, names, placeholders = assignments(values, "set")
         condition: ConditionBase = Attr(self.key_names[0]).exists()
         if status_in is not None:
             condition = condition & Attr("status").is_in(sorted(status_in))
         for name, value in (expect or {}).items():
             condition = condition & Attr(name).eq(value)
-        with _conditional_write():
+        with conditional_write():
             response = self._table.update_item(
                 Key=key,
-                UpdateExpression=expression,
+                UpdateExpression="SET " + expression,
                 ExpressionAttributeNames=names,
-                ExpressionAttributeValues={f":set{i}": v for i, v in enumerate(values.values())},
+                ExpressionAttributeValues=placeholders,
                 ConditionExpression=condition,
                 ReturnValues="ALL_NEW",
             )
         return plain(response["Attributes"])
 
     def delete(self, key: dict[str, str]) -> None:
-        with _conditional_write():
+        with conditional_write():
             self._table.delete_item(Key=key, ConditionExpression=Attr(self.key_names[0]).exists())
 
     def page(
@@ -184,8 +201,7 @@ class BulkTable(Table):
             except ClientError as error:
                 if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                     raise
-                reasons = error.response.get("CancellationReasons") or []
-                failed = {i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
+                failed = failed_conditions(error)
                 if failed:
                     return failed
                 _pause(attempt)  # a conflicting transaction or throttling: try again
@@ -217,12 +233,10 @@ class BulkTable(Table):
             while chunk:
                 actions = []
                 for id_, values in chunk:
-                    names = {f"#s{i}": k for i, k in enumerate(values)}
+                    expression, names, placeholders = assignments(values, "s")
                     actions.append(("Update", {
-                        "TableName": self.name, "Key": {"id": id_},
-                        "UpdateExpression": "SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(values))),
-                        "ExpressionAttributeNames": names,
-                        "ExpressionAttributeValues": {f":s{i}": v for i, v in enumerate(values.values())},
+                        "TableName": self.name, "Key": {"id": id_}, "UpdateExpression": "SET " + expression,
+                        "ExpressionAttributeNames": names, "ExpressionAttributeValues": placeholders,
                         "ConditionExpression": "attribute_exists(id)",
                     }))
                 failed = self._transact(actions)

@@ -7,16 +7,13 @@ from functools import cached_property
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
 
 from pivotr.data.counters import counter_actions
-from pivotr.data.dynamo import transact_unless_first_fails
+from pivotr.data.dynamo import ConditionFailed, conditional_write, transact_unless_first_fails
 from pivotr.domain.feedback import FeedbackEvent
+from pivotr.domain.leads import REPLACEABLE_BY
 
 UNATTRIBUTED = "-"  # Logs partition for events that carry no campaign tag
-# A status is only ever replaced by a stronger suppression: complaints win over everything.
-OVERRIDABLE = {"bounced": ["new", "verifying", "valid", "risky", "invalid"],
-               "complained": ["new", "verifying", "valid", "risky", "invalid", "bounced", "unsubscribed"]}
 
 
 class FeedbackStore:
@@ -29,21 +26,20 @@ class FeedbackStore:
 
     def suppress(self, lead_id: str, status: str, at: str) -> bool:
         """Set the lead's status to ``status`` unless it already holds an equal or stronger one."""
-        allowed = OVERRIDABLE[status]
+        allowed = REPLACEABLE_BY[status]
         names = ", ".join(f":s{i}" for i in range(len(allowed)))
         try:
-            self._client.update_item(
-                TableName=self.leads_table,
-                Key={"id": lead_id},
-                UpdateExpression="SET #status = :status, suppressedAt = :at, updatedAt = :at",
-                ConditionExpression=f"attribute_exists(id) AND #status IN ({names})",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":status": status, ":at": at, **{f":s{i}": s for i, s in enumerate(allowed)}},
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False  # unknown lead, or already suppressed as strongly
-            raise
+            with conditional_write():
+                self._client.update_item(
+                    TableName=self.leads_table,
+                    Key={"id": lead_id},
+                    UpdateExpression="SET #status = :status, suppressedAt = :at, updatedAt = :at",
+                    ConditionExpression=f"attribute_exists(id) AND #status IN ({names})",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={":status": status, ":at": at, **{f":s{i}": s for i, s in enumerate(allowed)}},
+                )
+        except ConditionFailed:
+            return False  # unknown lead, or already suppressed as strongly
         return True
 
     def record_once(self, event: FeedbackEvent) -> bool:

@@ -13,9 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
 
-from pivotr.data.dynamo import BulkTable
+from pivotr.data.dynamo import BulkTable, ConditionFailed, conditional_write
 from pivotr.domain.rate import SendQuota, SlotBook
 from pivotr.logs import Logger
 
@@ -63,11 +62,10 @@ class RateLedger(BulkTable):
         """Write ``book`` alone; False when another release wrote first."""
         _, body = self.write(book)
         try:
-            self._client.put_item(**body)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise
+            with conditional_write():
+                self._client.put_item(**body)
+        except ConditionFailed:
+            return False
         return True
 
     def reserve(self, count: int, earliest: float, now: float, horizon: float) -> list[float]:

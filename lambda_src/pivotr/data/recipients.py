@@ -15,11 +15,20 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
-from botocore.exceptions import ClientError
 
 from pivotr.data.counters import counter_actions
-from pivotr.data.dynamo import TRANSACTION, BulkTable, ConditionFailed, plain, stored_seconds, transact_unless_first_fails
-from pivotr.domain.campaigns import PAUSED, RUNNING
+from pivotr.data.dynamo import (
+    TRANSACTION,
+    BulkTable,
+    ConditionFailed,
+    assignments,
+    conditional_write,
+    plain,
+    stored_seconds,
+    transact_unless_first_fails,
+)
+from pivotr.domain import campaigns
+from pivotr.domain.campaigns import RUNNING, Action
 from pivotr.domain.sending import (EARLY, FAILED, PENDING, RELEASED, SENDING, SENT, UNCONFIRMED, VERIFYING, RecipientStatus,
                                    iso, log_entry)
 
@@ -200,13 +209,12 @@ class RecipientStore(BulkTable):
     def _update(self, campaign_id: str, lead_id: str, update: str, condition: str, values: dict[str, Any]) -> bool:
         names = {k: v for k, v in {"#status": "status", "#run": "run"}.items() if k in update or k in condition}
         try:
-            self._client.update_item(TableName=self.name, Key={"campaignId": campaign_id, "leadId": lead_id},
-                                     UpdateExpression=update, ConditionExpression=condition,
-                                     ExpressionAttributeNames=names, ExpressionAttributeValues=values)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise
+            with conditional_write():
+                self._client.update_item(TableName=self.name, Key={"campaignId": campaign_id, "leadId": lead_id},
+                                         UpdateExpression=update, ConditionExpression=condition,
+                                         ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+        except ConditionFailed:
+            return False
         return True
 
     # -- claims ---------------------------------------------------------------------------------
@@ -298,15 +306,14 @@ class RecipientStore(BulkTable):
         """Record SES's message id on a recipient that is still claimed or unconfirmed; returns its status
         then (None when it is in neither, e.g. already recorded as sent)."""
         try:
-            response = self._client.update_item(
-                TableName=self.name, Key={"campaignId": campaign_id, "leadId": lead_id},
-                UpdateExpression="SET sesMessageId = :m", ConditionExpression="#status IN (:sending, :unconfirmed)",
-                ExpressionAttributeNames=_STATUS, ReturnValues="ALL_OLD",
-                ExpressionAttributeValues={":m": message_id, ":sending": SENDING, ":unconfirmed": UNCONFIRMED})
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return None
-            raise
+            with conditional_write():
+                response = self._client.update_item(
+                    TableName=self.name, Key={"campaignId": campaign_id, "leadId": lead_id},
+                    UpdateExpression="SET sesMessageId = :m", ConditionExpression="#status IN (:sending, :unconfirmed)",
+                    ExpressionAttributeNames=_STATUS, ReturnValues="ALL_OLD",
+                    ExpressionAttributeValues={":m": message_id, ":sending": SENDING, ":unconfirmed": UNCONFIRMED})
+        except ConditionFailed:
+            return None
         return str(response["Attributes"]["status"])
 
     def confirm(self, campaign_id: str, lead_id: str, message_id: str, at: str) -> bool:
@@ -340,18 +347,17 @@ class RecipientStore(BulkTable):
             counters = {"sent": sum(o["status"] == SENT for o in outcomes), "failed": sum(o["status"] == FAILED for o in outcomes)}
             actions = []
             for outcome in outcomes:
-                values = {k: v for k, v in outcome.items() if k not in ("campaignId", "leadId", "status")}
+                expression, names, placeholders = assignments(
+                    {k: v for k, v in outcome.items() if k not in ("campaignId", "leadId", "status")}, "o")
                 condition = "#status = :sending AND claimToken = :token"
                 if outcome["status"] == UNCONFIRMED:
                     condition += " AND attribute_not_exists(sesMessageId)"
                 actions.append(("Update", {
                     "TableName": self.name, "Key": {"campaignId": campaign_id, "leadId": outcome["leadId"]},
-                    "UpdateExpression": "SET #status = :done, " + ", ".join(f"#o{i} = :o{i}" for i in range(len(values)))
-                                        + " REMOVE openCampaign, dueAt",
+                    "UpdateExpression": f"SET #status = :done, {expression} REMOVE openCampaign, dueAt",
                     "ConditionExpression": condition,
-                    "ExpressionAttributeNames": {"#status": "status", **{f"#o{i}": k for i, k in enumerate(values)}},
-                    "ExpressionAttributeValues": {**{f":o{i}": v for i, v in enumerate(values.values())},
-                                                  ":done": outcome["status"], ":sending": SENDING, ":token": token}}))
+                    "ExpressionAttributeNames": {"#status": "status", **names},
+                    "ExpressionAttributeValues": {**placeholders, ":done": outcome["status"], ":sending": SENDING, ":token": token}}))
             actions += [("Put", {"TableName": self.logs_table, "Item": entry}) for entry in logs]
             actions += [(kind, body) for action in counter_actions(self.metrics_table, campaign_id, day, counters)
                         for kind, body in action.items()]
@@ -376,10 +382,10 @@ class RecipientStore(BulkTable):
         """Advance the run past ``tick`` only if it is still running at ``tick`` (else ConditionFailed),
         atomically with the actions ``also`` (the release's rate book); False, with nothing written,
         when one of those lost its condition (the caller reads again and retries)."""
-        kind, body = _running(campaign_id, self.campaigns_table, run_id, tick,
-                              "SET " + ", ".join(f"#v{i} = :v{i}" for i in range(len(values))))
-        body["ExpressionAttributeNames"] |= {f"#v{i}": name for i, name in enumerate(values)}
-        body["ExpressionAttributeValues"] |= {f":v{i}": v for i, v in enumerate(values.values())}
+        expression, names, placeholders = assignments(values, "v")
+        kind, body = _running(campaign_id, self.campaigns_table, run_id, tick, "SET " + expression)
+        body["ExpressionAttributeNames"] |= names
+        body["ExpressionAttributeValues"] |= placeholders
         if not also:
             if not transact_unless_first_fails(self._client, [{kind: body}]):
                 raise ConditionFailed
@@ -392,11 +398,12 @@ class RecipientStore(BulkTable):
     def pause(self, campaign_id: str, reason: str, now: float) -> bool:
         """Pause a running campaign itself with ``reason`` (the ``autopause`` move), with its Logs entry
         in the same transaction. False if it was not running."""
-        at, log = iso(now), log_entry(campaign_id, None, "paused", now, reason=reason)
+        move = campaigns.transition(Action.AUTOPAUSE)
+        expression, names, placeholders = assignments({**move.values(iso(now)), "pauseReason": reason}, "p")
+        allowed = {f":from{i}": status for i, status in enumerate(sorted(move.allowed_from))}
         return transact_unless_first_fails(self._client, [
-            {"Update": {"TableName": self.campaigns_table, "Key": {"id": campaign_id},
-                        "UpdateExpression": "SET #status = :paused, pausedAt = :at, updatedAt = :at, pauseReason = :why",
-                        "ConditionExpression": "#status = :running", "ExpressionAttributeNames": dict(_STATUS),
-                        "ExpressionAttributeValues": {":paused": PAUSED, ":running": RUNNING, ":at": at, ":why": reason}}},
-            {"Put": {"TableName": self.logs_table, "Item": log}},
+            {"Update": {"TableName": self.campaigns_table, "Key": {"id": campaign_id}, "UpdateExpression": "SET " + expression,
+                        "ConditionExpression": f"#status IN ({', '.join(allowed)})", "ExpressionAttributeNames": {**names, **_STATUS},
+                        "ExpressionAttributeValues": {**placeholders, **allowed}}},
+            {"Put": {"TableName": self.logs_table, "Item": log_entry(campaign_id, None, "paused", now, reason=reason)}},
         ])

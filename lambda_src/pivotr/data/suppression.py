@@ -13,8 +13,6 @@ from typing import Any
 
 from pivotr.data.dynamo import BulkTable, Read, get_together
 
-REASONS = ("bounced", "complained", "unsubscribed")  # the lead statuses an entry stands for
-
 
 class SuppressionList(BulkTable):
     def __init__(self, table: str) -> None:

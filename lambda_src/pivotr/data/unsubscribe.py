@@ -11,6 +11,7 @@ from pivotr.data.counters import counter_actions
 from pivotr.data.dynamo import transact_unless_first_fails
 from pivotr.data.secrets import secret
 from pivotr.data.suppression import SuppressionList
+from pivotr.domain.leads import UNSUBSCRIBE_KEEPS, UNSUBSCRIBED
 from pivotr.domain.unsubscribe import KeyRing
 
 REFRESH_INTERVAL = 60.0  # seconds: at most one forced re-read of the key ring per container per minute
@@ -45,12 +46,12 @@ class UnsubscribeStore:
     def unsubscribe(self, lead_id: str, campaign_id: str | None, at: str) -> bool:
         """True when this call unsubscribed the lead; False when it already was (or is unknown). The
         address goes on the suppression list first, even when its lead was deleted meanwhile."""
-        self.suppression.add(lead_id, "unsubscribed", at, campaign_id=campaign_id)
+        self.suppression.add(lead_id, UNSUBSCRIBED, at, campaign_id=campaign_id)
         actions = [{"Update": {
             "TableName": self.leads_table, "Key": {"id": lead_id},
             "UpdateExpression": "SET #status = :u, unsubscribedAt = :at, updatedAt = :at",
             "ConditionExpression": "attribute_exists(id) AND NOT #status IN (:u, :c)",
             "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": {":u": "unsubscribed", ":c": "complained", ":at": at}}}]
+            "ExpressionAttributeValues": {":u": UNSUBSCRIBE_KEEPS[0], ":c": UNSUBSCRIBE_KEEPS[1], ":at": at}}}]
         actions += counter_actions(self.metrics_table, campaign_id, at[:10], {"unsubscribed": 1})
         return transact_unless_first_fails(self._client, actions)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -10,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pivotr.domain.leads import STATUSES, SUPPRESSED, email_problem
-from pivotr.errors import invalid
+from pivotr.errors import Invalid, invalid
 from pivotr.validation import Field, validate
 
 
@@ -25,14 +26,36 @@ class CampaignStatus(StrEnum):
 DRAFT, RUNNING, PAUSED, COMPLETED, ABORTED = CampaignStatus
 EDITABLE = frozenset({DRAFT, PAUSED})
 FINISHED = frozenset({COMPLETED, ABORTED})
-# action -> (states it may start from, state it leads to). The sending pipeline makes the moves
-# "complete" and "autopause" itself, through the same table.
-TRANSITIONS: dict[str, tuple[frozenset[CampaignStatus], CampaignStatus]] = {
-    "start": (frozenset({DRAFT, PAUSED}), RUNNING),
-    "pause": (frozenset({RUNNING}), PAUSED),
-    "abort": (frozenset({DRAFT, RUNNING, PAUSED}), ABORTED),
-    "complete": (frozenset({RUNNING}), COMPLETED),
-    "autopause": (frozenset({RUNNING}), PAUSED),
+
+
+class Action(StrEnum):
+    """Every move of the state machine: the API's (start, pause, abort) and the sending pipeline's."""
+
+    START = "start"
+    PAUSE = "pause"
+    ABORT = "abort"
+    COMPLETE = "complete"  # the run's last recipient is closed
+    AUTOPAUSE = "autopause"  # the campaign's bounce or complaint rate crossed its limit
+
+
+@dataclass(frozen=True)
+class Move:
+    allowed_from: frozenset[CampaignStatus]
+    target: CampaignStatus
+    stamp: str  # the attribute that records when the campaign last made this move
+
+    def values(self, at: str) -> dict[str, Any]:
+        """What the move writes: the new status, its time stamp and ``updatedAt``."""
+        return {"status": self.target, self.stamp: at, "updatedAt": at}
+
+
+# The one table of moves: every path that changes a campaign's status (API, dispatcher, feedback) reads it.
+TRANSITIONS: dict[Action, Move] = {
+    Action.START: Move(frozenset({DRAFT, PAUSED}), RUNNING, "startedAt"),
+    Action.PAUSE: Move(frozenset({RUNNING}), PAUSED, "pausedAt"),
+    Action.ABORT: Move(frozenset({DRAFT, RUNNING, PAUSED}), ABORTED, "abortedAt"),
+    Action.COMPLETE: Move(frozenset({RUNNING}), COMPLETED, "completedAt"),
+    Action.AUTOPAUSE: Move(frozenset({RUNNING}), PAUSED, "pausedAt"),
 }
 MAX_DELAY = 3_600  # seconds between two sends
 MAX_DAILY_LIMIT = 1_000_000  # e-mails per day: the account's SES 24-hour quota, shared by all campaigns, is the real bound (domain.rate)
@@ -53,8 +76,8 @@ def _object(fields: dict[str, Field], check=None, *, required: bool = False) -> 
     def problem(value: dict[str, Any]) -> str | None:
         try:
             values = validate(value, fields)
-        except Exception as error:  # ApiError: flatten its details into one message
-            details = getattr(error, "details", [])
+        except Invalid as error:  # flatten its details into one message
+            details = error.details
             return "; ".join(f"{d['field']} {d['message']}" for d in details) or "is invalid"
         return check(values) if check else None
 
@@ -170,9 +193,9 @@ def changes(body: Any, *, now: str, identity_domain: str) -> dict[str, Any]:
     return {**values, "updatedAt": now}
 
 
-def transition(action: str) -> tuple[frozenset[str], str]:
-    """The states ``action`` may start from and the state it leads to."""
-    return TRANSITIONS[action]
+def transition(action: Action | str) -> Move:
+    """The move ``action`` makes: the states it may start from, the state it leads to, its time stamp."""
+    return TRANSITIONS[Action(action)]
 
 
 def new_run(campaign: dict[str, Any], *, run_id: str) -> dict[str, Any]:

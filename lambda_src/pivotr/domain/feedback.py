@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pivotr import safejson
-from pivotr.domain.leads import lead_id, normalize_email
+from pivotr.domain.leads import BOUNCED, COMPLAINED, lead_id, normalize_email
 
 CAMPAIGN_TAG = "campaign"
 LEAD_TAG = "lead"
@@ -22,7 +22,7 @@ LEAD_TAG = "lead"
 COUNTER = {
     "send": None,
     "delivery": "delivered",
-    "bounce": "bounced",  # permanent bounces only; transient ones are logged only
+    "bounce": "bounced",  # the counter (domain.metrics), not the lead status; permanent bounces only; transient ones are logged only
     "complaint": "complained",
     "open": "opened",
     "click": "clicked",
@@ -59,9 +59,9 @@ class FeedbackEvent:
     def suppresses_as(self) -> str | None:
         """The lead status this event sets: permanent bounce -> bounced, complaint -> complained."""
         if self.kind == "bounce" and self.permanent:
-            return "bounced"
+            return BOUNCED
         if self.kind == "complaint":
-            return "complained"
+            return COMPLAINED
         return None
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from pivotr import safejson
 from pivotr.domain.emails import EmailNotValidError, normalized
-from pivotr.domain.leads import lead_id
-from pivotr.errors import ApiError, invalid
+from pivotr.domain.leads import NEW, lead_id
+from pivotr.errors import TooLarge, invalid
 
 # The synchronous import (POST /leads/import) answers inside the HTTP API's fixed 30 s: 10,000 rows
 # took about 3 s of wall time on moto here (README "Imports"); larger files go through POST /imports.
@@ -261,8 +261,8 @@ def records_from_csv(text: str) -> tuple[Layout, list[tuple[int, dict[str, str]]
     return layout_, [(number, record(layout_, cells)) for number, cells in data]
 
 
-def too_many_rows() -> ApiError:
-    return ApiError(413, "TOO_MANY_ROWS", f"The file has more than {MAX_ROWS:,} rows or {MAX_BYTES // 1024:,} KB: "
+def too_many_rows() -> TooLarge:
+    return TooLarge("TOO_MANY_ROWS", f"The file has more than {MAX_ROWS:,} rows or {MAX_BYTES // 1024:,} KB: "
                     "import it with POST /imports (an upload to S3, any size up to the documented maximum)")
 
 
@@ -298,7 +298,7 @@ def tags(raw: str) -> list[str]:
 
 
 def to_lead(record_: dict[str, str], now: str) -> dict[str, Any]:
-    lead: dict[str, Any] = {"status": "new", "tags": [], "customAttributes": {}, "createdAt": now, "updatedAt": now}
+    lead: dict[str, Any] = {"status": NEW, "tags": [], "customAttributes": {}, "createdAt": now, "updatedAt": now}
     for name, value in record_.items():
         if name.startswith("custom:"):
             if value.strip() and len(lead["customAttributes"]) < 50:

@@ -4,13 +4,34 @@ from __future__ import annotations
 
 import re
 import uuid
+from enum import StrEnum
 from typing import Any
 
 from pivotr.errors import invalid
 from pivotr.validation import Field, validate
 
-STATUSES = ("new", "verifying", "valid", "risky", "invalid", "bounced", "complained", "unsubscribed")
-SUPPRESSED = frozenset({"invalid", "bounced", "complained", "unsubscribed"})  # never sent to
+
+class LeadStatus(StrEnum):
+    NEW = "new"
+    VERIFYING = "verifying"
+    VALID = "valid"
+    RISKY = "risky"
+    INVALID = "invalid"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+NEW, VERIFYING, VALID, RISKY, INVALID, BOUNCED, COMPLAINED, UNSUBSCRIBED = LeadStatus
+STATUSES = tuple(LeadStatus)
+SUPPRESSED = frozenset({INVALID, BOUNCED, COMPLAINED, UNSUBSCRIBED})  # never sent to
+SUPPRESSION_REASONS = (BOUNCED, COMPLAINED, UNSUBSCRIBED)  # the statuses an entry of the suppression list stands for
+FEEDBACK_ONLY = frozenset({BOUNCED, COMPLAINED})  # set by SES feedback, never by hand
+UNVERIFIED = frozenset({NEW, VERIFYING})  # a verification result may replace these
+# A status is only ever replaced by a stronger suppression: complaints win over everything.
+REPLACEABLE_BY = {BOUNCED: (NEW, VERIFYING, VALID, RISKY, INVALID),
+                  COMPLAINED: (NEW, VERIFYING, VALID, RISKY, INVALID, BOUNCED, UNSUBSCRIBED)}
+UNSUBSCRIBE_KEEPS = (UNSUBSCRIBED, COMPLAINED)  # an unsubscribe leaves these as they are
 MAX_EMAIL = 254  # characters (RFC 5321 path limit)
 MAX_TAGS = 50
 MAX_ATTRIBUTES = 50
@@ -82,7 +103,7 @@ def new_lead(body: Any, now: str) -> dict[str, Any]:
     """A validated lead item from a create request."""
     values = validate(body, FIELDS)
     email = canonical_email(values["email"])
-    lead = {"status": "new", "customAttributes": {}, **{k: v for k, v in values.items() if v is not None}}
+    lead = {"status": NEW, "customAttributes": {}, **{k: v for k, v in values.items() if v is not None}}
     lead.update(id=lead_id(email), email=email, tags=sorted(set(values.get("tags", []))), createdAt=now, updatedAt=now)
     return lead
 

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from pivotr import safejson
 from pivotr.domain import leads, templates
-from pivotr.domain.leads import SUPPRESSED
+from pivotr.domain.leads import SUPPRESSED, UNVERIFIED
 from pivotr.domain.rate import SlotBook, WaitReason
 from pivotr.timestamps import iso
 
@@ -60,7 +60,6 @@ SENT, SKIPPED, FAILED, UNCONFIRMED = (RecipientStatus.SENT, RecipientStatus.SKIP
 OPEN = frozenset({PENDING, VERIFYING, RELEASED, SENDING})  # the campaign is complete when none is left
 CLOSED = frozenset(RecipientStatus) - OPEN
 WAITING = frozenset({PENDING, VERIFYING, RELEASED})  # open and unclaimed: a new run may take them over
-UNVERIFIED = frozenset({"new", "verifying"})
 
 
 class Phase(StrEnum):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-VERIFIABLE = frozenset({"new", "verifying"})  # statuses a verification result may replace
+from pivotr.domain.leads import INVALID, RISKY, UNVERIFIED, VALID, LeadStatus
+
+VERIFIABLE = UNVERIFIED  # statuses a verification result may replace
 RISKY_ANSWERS = frozenset({"catch all", "catch-all", "catchall", "unknown", "greylisted", "grey-listed", "accept all"})
 
 
@@ -16,13 +18,13 @@ def _flag(answer: dict[str, Any], name: str) -> bool:
     return str(answer.get(name, "")).strip().lower() in {"true", "1", "yes"}
 
 
-def status_of(answer: dict[str, Any]) -> str:
+def status_of(answer: dict[str, Any]) -> LeadStatus:
     """``valid``, ``risky`` (catch-all, unknown, greylisted, disposable) or ``invalid``."""
     raw = str(answer.get("Status") or answer.get("status") or "").strip().lower()
     if raw == "valid":
-        return "risky" if _flag(answer, "Disposable_Domain") else "valid"
+        return RISKY if _flag(answer, "Disposable_Domain") else VALID
     if raw == "invalid":
-        return "invalid"
+        return INVALID
     if raw in RISKY_ANSWERS:
-        return "risky"
+        return RISKY
     raise UnexpectedAnswer(f"unknown verifier status {raw[:40]!r}")

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from pivotr.data.dynamo import Table
 from pivotr.data.unsubscribe import key_ring
+from pivotr.ids import new_id  # noqa: F401 (routes take it from here)
 from pivotr.pagination import Tokens, bad_token
 from pivotr.timestamps import now  # noqa: F401 (routes take it from here)
 from pivotr.validation import query_int
 
 DEFAULT_LIMIT = 25  # items per page
 MAX_LIMIT = 100
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex}"
 
 
 def tokens(signing_key_secret_arn: str) -> Tokens:

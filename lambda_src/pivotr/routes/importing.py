@@ -7,16 +7,14 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from pivotr.data.dynamo import BulkTable
-from pivotr.data.queues import Queue
-from pivotr.data.suppression import SuppressionList
 from pivotr.domain import importing, jobs
 from pivotr.domain.jobs import JobKind
 from pivotr.env import ImportEnv
-from pivotr.errors import ApiError, not_found, unsupported_media_type
+from pivotr.errors import TooLarge, not_found, unsupported_media_type
 from pivotr.http import create_app, json_body, query, raw_body, respond
 from pivotr.resolver import APIGatewayHttpResolver, Response
 from pivotr.routes.common import DEFAULT_LIMIT, MAX_LIMIT, now, page_from, tokens
+from pivotr.services.importing import ImportService
 from pivotr.validation import path_id, query_choice, query_int
 
 if TYPE_CHECKING:
@@ -27,8 +25,7 @@ ACCEPTED = ("text/csv", "application/json")
 
 def build(env: ImportEnv) -> APIGatewayHttpResolver:
     app = create_app()
-    table, verification = BulkTable(env.leads_table), Queue(env.verification_queue_url)
-    suppression = SuppressionList(env.suppression_table)
+    service = ImportService(env)
     signer = tokens(env.unsubscribe_signing_key_secret_arn)
 
     @functools.cache
@@ -49,10 +46,10 @@ def build(env: ImportEnv) -> APIGatewayHttpResolver:
         verify = query_choice(q, "verify", frozenset({"true", "false"})) == "true"
         try:
             body = raw_body(app, limit=importing.MAX_BYTES)
-        except ApiError as error:
-            raise importing.too_many_rows() if error.status == 413 else error from None
+        except TooLarge:
+            raise importing.too_many_rows() from None
         parsed = importing.parse(body, content_type, now())
-        return run(parsed, on_duplicate=on_duplicate, verify=verify)
+        return service.run(parsed, on_duplicate=on_duplicate, verify=verify)
 
     @app.post("/imports")
     def new_import() -> Response:
@@ -92,31 +89,5 @@ def build(env: ImportEnv) -> APIGatewayHttpResolver:
         if job is None or job["kind"] != kind:
             raise not_found(f"{kind.capitalize()} job", id_)
         return service.describe(job)
-
-    def run(parsed: importing.ParsedImport, *, on_duplicate: str, verify: bool) -> dict[str, Any]:
-        ids = [lead["id"] for lead in parsed.leads]
-        existing = table.existing_ids(ids)
-        created = [lead for lead in parsed.leads if lead["id"] not in existing]
-        suppressed = suppression.reasons([lead["id"] for lead in created])
-        created = [{**lead, "status": suppressed[lead["id"]]} if lead["id"] in suppressed else lead for lead in created]
-        table.put_all(created)
-        updated = 0
-        if on_duplicate == "update":
-            changes = [(lead["id"], {k: lead[k] for k in (*importing.UPDATABLE, "updatedAt") if k in lead})
-                       for lead in parsed.leads if lead["id"] in existing]
-            updated = len(changes) - len(table.update_all(changes))
-        queued = verification.send_all([{"leadId": lead["id"]} for lead in created if lead["id"] not in suppressed]) if verify else 0
-        by_row = sorted(parsed.invalid, key=lambda r: r.row)
-        return {
-            "received": parsed.received,
-            "imported": len(created),
-            "updated": updated,
-            "duplicates": {"inFile": len(parsed.duplicates_in_file), "existing": len(existing & set(ids))},
-            "invalid": len(by_row),
-            "invalidRows": [{"row": r.row, "value": r.value, "reason": r.reason} for r in by_row[:importing.MAX_REPORTED]],
-            "invalidRowsTruncated": len(by_row) > importing.MAX_REPORTED,
-            "duplicateRows": parsed.duplicates_in_file[:importing.MAX_REPORTED],
-            "verificationQueued": queued,
-        }
 
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pivotr.data.dynamo import ConditionFailed, Table
-from pivotr.data.suppression import REASONS, SuppressionList
+from pivotr.data.suppression import SuppressionList
 from pivotr.domain import leads
 from pivotr.env import LeadsEnv
 from pivotr.errors import conflict, invalid, not_found
@@ -62,12 +62,12 @@ def build(env: LeadsEnv) -> APIGatewayHttpResolver:
         current = existing(id)
         values = leads.changes(json_body(app), current, now())
         status = values.get("status", current["status"])
-        if status != current["status"] and current["status"] in REASONS:
+        if status != current["status"] and current["status"] in leads.SUPPRESSION_REASONS:
             raise conflict("SUPPRESSED", f"The lead is {current['status']}: its address is on the suppression list "
                            "and is never mailed again", field="status", currentStatus=current["status"])
-        if status != current["status"] and status in ("bounced", "complained"):
+        if status != current["status"] and status in leads.FEEDBACK_ONLY:
             raise invalid([{"field": "status", "message": "bounced and complained are set by SES feedback only"}])
-        if status != current["status"] and status == "unsubscribed":  # an opt-out taken by hand
+        if status != current["status"] and status == leads.UNSUBSCRIBED:  # an opt-out taken by hand
             suppression.add(current["id"], status, values["updatedAt"], current["email"])
         try:
             return table.update({"id": current["id"]}, values)

@@ -31,7 +31,8 @@ from pivotr.data.rate import BookConflict, RateLedger
 from pivotr.data.recipients import RecipientStore
 from pivotr.data.suppression import SuppressionList
 from pivotr.domain import sending
-from pivotr.domain.campaigns import COMPLETED, RUNNING
+from pivotr.domain import campaigns
+from pivotr.domain.campaigns import RUNNING, Action
 from pivotr.domain.rate import QUOTA_RECHECK, WaitReason
 from pivotr.domain.sending import Order, Phase, Tick, Triage, iso
 from pivotr.logs import Logger
@@ -245,9 +246,9 @@ class Dispatcher:
             return {"runSummary": json.dumps({"counts": counts, "start": start}, sort_keys=True)}, now
         summary = dict(sorted(counts.items()))
         try:
-            self.campaigns.update({"id": campaign_id}, {
-                "status": COMPLETED, "completedAt": iso(now), "updatedAt": iso(now), "summary": summary, "waitReason": ""},
-                status_in={RUNNING}, expect={"runId": campaign["runId"], "runTick": campaign["runTick"]})
+            move = campaigns.transition(Action.COMPLETE)
+            self.campaigns.update({"id": campaign_id}, {**move.values(iso(now)), "summary": summary, "waitReason": ""},
+                                  status_in=move.allowed_from, expect={"runId": campaign["runId"], "runTick": campaign["runTick"]})
             logger.info("campaign completed", extra={"campaignId": campaign_id, "summary": summary})
         except ConditionFailed:
             pass  # paused or aborted meanwhile
