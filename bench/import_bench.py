@@ -30,8 +30,8 @@ def run(outdir: Path) -> list[tuple[str, str]]:
     from moto import mock_aws
 
     sys.path[:0] = [str(ROOT), str(ROOT / "lambda_src")]
-    from tests.aws import create_tables, resolve_environment
-    from tests.handlers.events import LambdaContext, http_event
+    from simulator.provision import create_tables, resolve_environment
+    from simulator.lambda_events import LambdaContext, http_event
 
     plan = json.loads((outdir / "stacks" / "pivotr-mailer-dev" / "cdk.tf.json").read_text())
     [function] = [f for f in plan["resource"]["aws_lambda_function"].values() if f["function_name"].endswith("lead-import")]

@@ -127,7 +127,7 @@ class Run:
 
 
 def _load(plan: dict[str, Any], short_name: str):
-    from tests.aws import resolve_environment
+    from simulator.provision import resolve_environment
 
     [function] = [f for f in plan["resource"]["aws_lambda_function"].values() if f["function_name"].endswith(short_name)]
     os.environ.update(resolve_environment(plan, function["environment"]["variables"]))
@@ -142,9 +142,10 @@ def _start(meter: Meter, plan: dict[str, Any], leads: int, pacing: int) -> tuple
     import boto3
 
     from pivotr.domain.leads import lead_id
-    from tests.aws import create_tables
-    from tests.handlers.api import Api
-    from tests.handlers.mailer_sim import Clock, FakeSes, SesLimits, install_ses, real_ses
+    from simulator.provision import create_tables
+    from simulator.http_api import Api
+    from simulator.clock import Clock
+    from simulator.ses import FakeSes, SesLimits, install_ses, real_ses
 
     create_tables(plan)
     send = _load(plan, "send-email")
@@ -175,7 +176,7 @@ def _campaign(meter: Meter, plan: dict[str, Any], leads: int, pacing: int = 0) -
     """One campaign to completion on a 14/s account."""
     import boto3
 
-    from tests.handlers.mailer_sim import LambdaQueue
+    from simulator.event_source import LambdaQueue
 
     send, clock, ses, limits, campaign = _start(meter, plan, leads, pacing)
     started = clock()
@@ -257,7 +258,7 @@ def _dispatch_at_scale(meter: Meter, plan: dict[str, Any], leads: int, delivery_
                 delivered[0] += 1
         return send.handler({"Records": ticks}, context) if ticks else {"batchItemFailures": []}
 
-    from tests.handlers.mailer_sim import LambdaQueue
+    from simulator.event_source import LambdaQueue
 
     started = clock()
     queue = LambdaQueue(send.service.queue.url, handler, clock)
@@ -304,7 +305,7 @@ def _stand_in_main(outdir: Path) -> None:
     from moto import mock_aws
 
     sys.path[:0] = [str(ROOT), str(ROOT / "lambda_src")]
-    from tests import moto_speed
+    from simulator import moto_speed
 
     plan = json.loads((outdir / "stacks" / "pivotr-mailer-dev" / "cdk.tf.json").read_text())
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="ap-south-1",
@@ -331,7 +332,7 @@ def _naive(meter: Meter, plan: dict[str, Any], emails: int) -> float:
     send, then write recipient, log and two counters, one request each."""
     import boto3
 
-    from tests.aws import create_tables
+    from simulator.provision import create_tables
 
     create_tables(plan)
     env = {k: v for k, v in os.environ.items() if k.endswith("_TABLE")}
@@ -366,7 +367,7 @@ def run(outdir: Path) -> list[tuple[str, str]]:
     from moto import mock_aws
 
     sys.path[:0] = [str(ROOT), str(ROOT / "lambda_src")]
-    from tests import moto_speed
+    from simulator import moto_speed
 
     plan = json.loads((outdir / "stacks" / "pivotr-mailer-dev" / "cdk.tf.json").read_text())
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="ap-south-1",

@@ -96,8 +96,8 @@ def worker_process(rows: int, path: Path) -> dict[str, Any]:
     from moto import mock_aws
 
     sys.path[:0] = [str(ROOT), str(ROOT / "lambda_src")]
-    from tests import moto_speed
-    from tests.aws import create_tables, resolve_environment
+    from simulator import moto_speed
+    from simulator.provision import create_tables, resolve_environment
 
     plan = json.loads((Path(os.environ["BENCH_PLAN"]) / "stacks" / "pivotr-mailer-dev" / "cdk.tf.json").read_text())
     [function] = [f for f in plan["resource"]["aws_lambda_function"].values() if f["function_name"].endswith("transfer-worker")]

@@ -17,10 +17,9 @@ import json
 import os
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "lambda_src")]
@@ -52,7 +51,7 @@ class Functions:
     """Each function's handler, imported with its environment from the plan."""
 
     def __init__(self, plan: dict[str, Any]) -> None:
-        from tests.aws import create_tables
+        from simulator.provision import create_tables
 
         self.plan = plan
         self.tables = create_tables(plan)
@@ -60,7 +59,7 @@ class Functions:
         self.env: dict[str, dict[str, str]] = {}
 
     def load(self, short_name: str) -> Any:
-        from tests.aws import resolve_environment
+        from simulator.provision import resolve_environment
 
         if short_name not in self.modules:
             [function] = [f for f in self.plan["resource"]["aws_lambda_function"].values()
@@ -73,49 +72,16 @@ class Functions:
 
 
 def serve_api(functions: Functions) -> ThreadingHTTPServer:
-    from tests.handlers.api import routes_of
-    from tests.handlers.events import LambdaContext, http_event
+    from simulator.http_api import routes_of, serve
+    from simulator.lambda_events import LambdaContext
 
     routes = routes_of(functions.plan)
 
-    class Handler(BaseHTTPRequestHandler):
-        def _any(self) -> None:
-            import re
+    def invoke(route: str, event: dict[str, Any]) -> dict[str, Any]:
+        with LOCK:
+            return functions.load(routes[route]).handler(event, LambdaContext())
 
-            url = urlsplit(self.path)
-            for key, target in routes.items():
-                method, template = key.split(" ", 1)
-                if method == self.command and re.fullmatch(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)), url.path):
-                    short_name = target
-                    break
-            else:
-                self._reply(404, {"content-type": "application/json"}, json.dumps({"message": "Not Found"}))
-                return
-            body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode("utf-8", "replace")
-            query = dict(p.split("=", 1) for p in url.query.split("&") if "=" in p)
-            event = http_event(self.command, url.path, body=body or None, query=query or None,
-                               headers={k.lower(): v for k, v in self.headers.items()}, route=template)
-            with LOCK:
-                response = functions.load(short_name).handler(event, LambdaContext())
-            self._reply(response["statusCode"], response.get("headers") or {}, response.get("body") or "")
-
-        do_GET = do_POST = do_PUT = do_DELETE = _any  # noqa: N815 - http.server's names
-
-        def _reply(self, status: int, headers: dict[str, str], body: str) -> None:
-            data = body.encode()
-            self.send_response(status)
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return serve(routes, invoke)
 
 
 def call(base: str, method: str, path: str, body: Any = None, content_type: str = "application/json") -> tuple[int, Any]:
@@ -137,7 +103,7 @@ CLOCK: Any = None  # one clock for send-email and moto's SQS, so delayed ticks n
 def drain(functions: Functions, short_name: str, queue_url: str) -> int:
     """Invoke a consumer the way Lambda's event source does until its queue is empty (the clock jumps
     over message delays, as in the tests); returns how many batches ran."""
-    from tests.handlers.mailer_sim import LambdaQueue
+    from simulator.event_source import LambdaQueue
 
     queue = LambdaQueue(queue_url, functions.load(short_name).handler, CLOCK)
     with LOCK:
@@ -154,10 +120,17 @@ def table(rows: list[list[Any]], header: list[str]) -> str:
 def scenario(functions: Functions, base: str) -> None:
     import boto3
 
-    from tests.handlers.events import LambdaContext
-    from tests.handlers.mailer_sim import send_event
-    from tests.handlers.ses_examples import COMPLAINT, DELIVERY, bounce, event, sns, sqs_event
-    from tests.sns_signing import trust
+    from simulator.lambda_events import LambdaContext
+    from simulator.notifications import (
+        COMPLAINT,
+        DELIVERY,
+        bounce,
+        event,
+        sns,
+        sqs_event,
+    )
+    from simulator.ses import send_event
+    from simulator.sns_signing import trust
 
     send = functions.load("send-email")
     send.service.clock = CLOCK
@@ -204,7 +177,7 @@ def scenario(functions: Functions, base: str) -> None:
     print(f"{batches} batches; SES accepted {len(accepted)} e-mails, each with List-Unsubscribe one-click headers")
 
     step("Feed SES notifications to process-feedback: sends, 2 bounces, a complaint, deliveries")
-    feedback = trust(functions.load("process-feedback"))  # signed as SNS signs (tests/sns_signing.py)
+    feedback = trust(functions.load("process-feedback"))  # signed as SNS signs (simulator/sns_signing.py)
     stamp = "2026-11-25T12:00:00.000Z"
     bodies = [sns(send_event(sent, stamp), f"sns-send-{i}") for i, sent in enumerate(accepted)]
     for i, sent in enumerate(accepted):
@@ -244,7 +217,8 @@ def work_in_background(functions: Functions, short_name: str, queue_variable: st
     """`make local`: a consumer polling its queue every second, as Lambda's event source would."""
     import time
 
-    from tests.handlers.mailer_sim import Clock, LambdaQueue
+    from simulator.clock import Clock
+    from simulator.event_source import LambdaQueue
 
     clock = Clock(time.time())
     handler = functions.load(short_name).handler
@@ -280,7 +254,8 @@ def import_by_upload(functions: Functions, base: str) -> None:
     """A German CRM export uploaded to S3 through POST /imports; transfer-worker takes it block by block."""
     from pivotr.domain import jobs
     from pivotr.services import transfers
-    from tests.handlers.mailer_sim import LambdaQueue
+
+    from simulator.event_source import LambdaQueue
 
     step("Import a 600-row German Outlook export (Windows-1252, semicolons) as an upload: POST /imports")
     lines = [f"Kontakt{i};Müller{i};kontakt{i}@beispiel.de;Bäckerei {i % 7}" for i in range(600)]
@@ -338,7 +313,7 @@ def main() -> int:
             return 0
     import time
 
-    from tests.handlers.mailer_sim import Clock
+    from simulator.clock import Clock
 
     global CLOCK
     CLOCK = Clock(time.time())

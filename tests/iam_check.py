@@ -38,7 +38,7 @@ def _resource(plan: dict[str, Any], value: str) -> str:
     data, rtype, logical_id, _ = match.groups()
     body = plan["data" if data else "resource"][rtype][logical_id]
     if rtype == "aws_s3_bucket":
-        from tests.aws import bucket_name
+        from simulator.provision import bucket_name
 
         return f"bucket:{bucket_name(body)}{value[match.end():]}"
     return f"{_KIND[rtype]}:{body['name']}{value[match.end():].replace(':*', '')}"

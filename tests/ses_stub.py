@@ -78,7 +78,7 @@ class SesStub:
     during: Callable[[Request], None] | None = None  # runs inside the next request (then disarmed)
     requests: list[Request] = field(default_factory=list)
     advance: Callable[[float], None] | None = None  # moves the simulated clock
-    limits: Any = None  # tests/handlers/mailer_sim.SesLimits: the account's rate and quota, enforced and reported
+    limits: Any = None  # simulator.ses.SesLimits: the account's rate and quota, enforced and reported
     account_reads: int = 0  # GetAccount requests that reached the stub
 
     def __post_init__(self) -> None:

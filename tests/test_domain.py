@@ -132,7 +132,7 @@ def test_feedback_parses_raw_delivery_and_refuses_what_it_cannot_read() -> None:
     import json
 
     from pivotr.domain import feedback
-    from tests.handlers import ses_examples as ses
+    from simulator import notifications as ses
 
     raw = feedback.parse(json.dumps(ses.event("Bounce", ses.bounce())))  # raw message delivery: no SNS envelope
     assert (raw.kind, raw.permanent, raw.campaign_id, raw.lead_ids) == ("bounce", True, "cp_1", ("ld_jane",))

@@ -71,3 +71,12 @@ def test_the_checker_refuses_an_upward_import_http_in_a_service_and_boto3_in_the
 @pytest.mark.parametrize("path", sorted(SRC.rglob("*.py")), ids=lambda p: str(p.relative_to(SRC)))
 def test_each_module_imports_only_layers_below_it(path: Path) -> None:
     assert violations(module_name(path), imports(path)) == []
+
+
+ROOT = SRC.parent
+RUNTIME = ("simulator", "demo", "bench")  # what runs outside pytest: it must not need the test suite
+
+
+@pytest.mark.parametrize("path", sorted(p for d in RUNTIME for p in (ROOT / d).rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_simulator_demo_and_benchmarks_import_nothing_from_the_tests(path: Path) -> None:
+    assert [name for name in imports(path) if name == "tests" or name.startswith("tests.")] == []

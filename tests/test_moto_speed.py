@@ -1,4 +1,4 @@
-"""tests/moto_speed.py changes only how fast moto answers: the same requests get the same answers."""
+"""simulator/moto_speed.py changes only how fast moto answers: the same requests get the same answers."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import moto.dynamodb.models as models
 import pytest
 from moto import mock_aws
 
-from tests import moto_speed
-from tests.handlers.mailer_sim import START, Clock
+from simulator import moto_speed
+from simulator.clock import START, Clock
 
 RETENTION_SECONDS = 60  # SQS's smallest retention period
 

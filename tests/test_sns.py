@@ -7,7 +7,7 @@ import base64
 import pytest
 from pivotr.domain import sns
 
-from tests import sns_signing
+from simulator import sns_signing
 
 TOPIC = "arn:aws:sns:ap-south-1:123456789012:pivotr-mailer-dev-ses-events"
 

@@ -10,8 +10,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests import moto_speed
-from tests.aws import create_tables, resolve_environment
+from simulator import moto_speed
+from simulator.provision import create_tables, resolve_environment
 from tests.synth import Synth
 
 STAGE = "dev"
@@ -119,7 +119,7 @@ def handler_module(tables: list[str], synth: Synth, monkeypatch: pytest.MonkeyPa
         module = importlib.import_module(name)
         module.handler = _attributed(short_name, module.handler)
         if short_name == "process-feedback":  # its container has the test SNS certificate cached
-            from tests.sns_signing import trust
+            from simulator.sns_signing import trust
 
             trust(module)
         return module
@@ -144,9 +144,10 @@ def function_env(synth: Synth, monkeypatch: pytest.MonkeyPatch):
 
 @pytest.fixture
 def api(handler_module, synth: Synth):
-    from tests.handlers.api import Api
+    from simulator.http_api import Api
+    from tests.handlers import contract
 
-    return Api(synth.stage(STAGE), handler_module)
+    return Api(synth.stage(STAGE), handler_module, check=contract.check)  # every answer held to the OpenAPI document
 
 
 @pytest.fixture
@@ -168,10 +169,12 @@ def aws_calls(aws: None):
 
 @pytest.fixture
 def mailer(api, handler_module, synth, monkeypatch):
-    """The dev plan's mailer on one controllable clock, SES faked around moto's (see mailer_sim.py)."""
+    """The dev plan's mailer on one controllable clock, SES faked around moto's (see simulator/)."""
     import random
 
-    from tests.handlers.mailer_sim import Clock, FakeSes, LambdaQueue, SesLimits, install_ses, real_ses
+    from simulator.clock import Clock
+    from simulator.event_source import LambdaQueue
+    from simulator.ses import FakeSes, SesLimits, install_ses, real_ses
     from tests.handlers.sending_fixtures import Mailer
 
     clock = Clock()
@@ -198,9 +201,10 @@ def strict_mailer(mailer, monkeypatch):
     """The mailer as AWS treats it: SES behind the real botocore client (the production client
     configuration, socket waits shrunk) on a local endpoint that can answer slowly, reset, 5xx,
     throttle or refuse; send-email with its 30 s timeout on the simulated clock and killed at it; and
-    faults to arm (tests/handlers/mailer_sim.py, Faults)."""
+    faults to arm (tests/handlers/faults.py)."""
     from pivotr.data.mailer import Mailer, Timeouts
-    from tests.handlers.mailer_sim import Faults
+
+    from tests.handlers.faults import Faults
     from tests.ses_stub import TEST_SCALE, SesStub
 
     stub = SesStub(clock=mailer.clock, advance=mailer.clock.advance, slow_wait=Timeouts().read)

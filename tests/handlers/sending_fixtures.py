@@ -7,8 +7,10 @@ from typing import Any
 
 import boto3
 
-from tests.handlers.mailer_sim import Clock, FakeSes, LambdaQueue, send_event
-from tests.handlers.ses_examples import sns
+from simulator.clock import Clock
+from simulator.event_source import LambdaQueue
+from simulator.ses import FakeSes, send_event
+from simulator.notifications import sns
 
 
 @dataclass
@@ -25,7 +27,7 @@ class Mailer:
     identity_domain: str
     confirmed: int = 0  # accepted messages whose Send event was fed back
     stub: Any = None  # tests/ses_stub.SesStub, with the strict_mailer fixture
-    faults: Any = None  # tests/handlers/mailer_sim.Faults, likewise
+    faults: Any = None  # tests/handlers/faults.Faults, likewise
 
     @property
     def service(self):
@@ -92,8 +94,8 @@ class Mailer:
             assert self.feedback(*bodies) == {"batchItemFailures": []}
 
     def feedback(self, *bodies: str) -> dict[str, Any]:
-        from tests.handlers.events import LambdaContext
-        from tests.handlers.ses_examples import sqs_event
+        from simulator.lambda_events import LambdaContext
+        from simulator.notifications import sqs_event
 
         return self.feedback_module.handler(sqs_event(*bodies), LambdaContext())
 

@@ -39,8 +39,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from pivotr.domain import sending, unsubscribe
 from pivotr.domain.leads import lead_id
-from tests.handlers import ses_examples as ses
-from tests.handlers.mailer_sim import START, LambdaQueue
+from simulator import notifications as ses
+from simulator.clock import START
+from simulator.event_source import LambdaQueue
 from tests.ses_stub import MAYBE_TAKEN, Answer
 
 SOAK = os.environ.get("SOAK") == "1"

@@ -11,7 +11,8 @@ import boto3
 import pytest
 import requests
 
-from tests.handlers.mailer_sim import Clock, LambdaQueue
+from simulator.clock import Clock
+from simulator.event_source import LambdaQueue
 
 
 @pytest.fixture

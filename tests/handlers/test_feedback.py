@@ -5,8 +5,8 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from tests.handlers import ses_examples as ses
-from tests.handlers.events import LambdaContext
+from simulator import notifications as ses
+from simulator.lambda_events import LambdaContext
 
 
 @pytest.fixture

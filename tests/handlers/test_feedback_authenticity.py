@@ -12,9 +12,9 @@ import json
 import boto3
 import pytest
 
-from tests import sns_signing
-from tests.handlers import ses_examples as ses
-from tests.handlers.events import LambdaContext
+from simulator import sns_signing
+from simulator import notifications as ses
+from simulator.lambda_events import LambdaContext
 
 VICTIM = "jane@example.com"
 

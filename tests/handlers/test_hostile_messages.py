@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.handlers import ses_examples as ses
-from tests.handlers.events import LambdaContext
+from simulator import notifications as ses
+from simulator.lambda_events import LambdaContext
 
 HOSTILE = {"with an address": "jane@example.com is not JSON", "nested": "[" * 100_000, "nested object": '{"leadId": ' * 40_000, "oversized": '{"x": "' + "y" * (1024 * 1024) + '"}'}
 

@@ -13,7 +13,8 @@ import boto3
 import pytest
 import requests
 
-from tests.handlers.mailer_sim import Clock, Crash, LambdaQueue
+from simulator.clock import Clock, Crash
+from simulator.event_source import LambdaQueue
 
 WORKER_TIMEOUT = 120.0  # seconds (modules/catalog.py)
 SECONDS_PER_BLOCK = 40.0  # simulated time a block takes: three blocks fit before 30 s are left

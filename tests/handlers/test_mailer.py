@@ -54,7 +54,7 @@ def test_a_throttle_says_whether_it_was_the_24_hour_quota(stub: SesStub) -> None
 
 
 def test_the_account_quota_is_read_through_the_real_client(stub: SesStub) -> None:
-    from tests.handlers.mailer_sim import SesLimits
+    from simulator.ses import SesLimits
 
     stub.limits = SesLimits(lambda: 1_000.0, max_send_rate=1.0, max_24_hour_send=200.0, sent_before=17)
     quota = mailer(stub).quota(1_000.0)

@@ -112,7 +112,7 @@ def test_a_deleted_template_pauses_the_campaign_with_its_reason(mailer) -> None:
 
 
 def test_unreadable_sending_messages_are_dropped_without_blocking_the_batch(mailer) -> None:
-    from tests.handlers.mailer_sim import Context
+    from simulator.clock import Context
 
     records = [{"messageId": f"m{i}", "body": body} for i, body in
                enumerate(["not json", "[]", '{"campaignId": 7}', '{"campaignId": "cp_x", "runId": "r", "tick": "0"}',
@@ -122,8 +122,8 @@ def test_unreadable_sending_messages_are_dropped_without_blocking_the_batch(mail
 
 def test_a_send_event_confirms_a_claim_left_unconfirmed_and_counts_it(mailer) -> None:
     from pivotr.domain.sending import iso
-    from tests.handlers.mailer_sim import send_event
-    from tests.handlers.ses_examples import sns
+    from simulator.ses import send_event
+    from simulator.notifications import sns
 
     # Given a recipient whose send crashed after SES took it, marked unconfirmed
     mailer.add_leads(leads(1))
@@ -144,7 +144,7 @@ def test_a_send_event_confirms_a_claim_left_unconfirmed_and_counts_it(mailer) ->
 
 
 def test_bounces_past_the_threshold_pause_a_running_campaign(mailer) -> None:
-    from tests.handlers import ses_examples as ses
+    from simulator import notifications as ses
 
     # Given a running campaign that sent 10 e-mails, auto-pausing at 20 % bounces after 10 sends
     mailer.add_leads(leads(10))
@@ -171,7 +171,7 @@ def test_verify_first_holds_unverified_recipients_until_verification_hands_them_
 
     import boto3
 
-    from tests.handlers.mailer_sim import LambdaQueue
+    from simulator.event_source import LambdaQueue
 
     # Given 2 new (unverified) leads and a campaign that verifies first
     mailer.add_leads(leads(2, status="new"))

@@ -13,7 +13,8 @@ import pytest
 from pivotr.data.dynamo import Table
 from pivotr.domain import sending
 from pivotr.domain.leads import lead_id
-from tests.handlers.mailer_sim import Context, LambdaQueue
+from simulator.clock import Context
+from simulator.event_source import LambdaQueue
 from tests.ses_stub import Answer
 
 
@@ -385,7 +386,7 @@ def test_11_an_opt_out_outlives_the_lead_record(strict_mailer, signing_key) -> N
 
 
 def test_11b_a_complaint_suppresses_the_address_even_for_a_lead_recreated_later(strict_mailer) -> None:
-    from tests.handlers import ses_examples as ses
+    from simulator import notifications as ses
 
     mailer, api = strict_mailer, strict_mailer.api
     lead = api.post("/leads", {"email": "angry@example.com"}).body

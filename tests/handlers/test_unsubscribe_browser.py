@@ -1,22 +1,20 @@
 """Issue 15 item 7: the unsubscribe pages in a real headless browser (Debian's chromium over WebDriver).
 
-The API is served on 127.0.0.1 by a small HTTP adapter over the in-process handler (HTTP API v2
-events), so the browser sees exactly the headers and HTML the function answers, and enforces the
+The API is served on 127.0.0.1 by the simulator's HTTP API (simulator/http_api.serve) over the
+in-process handler (HTTP API v2 events), so the browser sees exactly the headers and HTML the function answers, and enforces the
 Content-Security-Policy itself. Screenshots land in test-artifacts/unsubscribe/.
 """
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 import pytest
-
 from pivotr.domain import unsubscribe
 from pivotr.domain.unsubscribe import Subscription
+
+from simulator.http_api import serve
 from tests import browser
 from tests.synth import ROOT
 
@@ -27,28 +25,7 @@ ARTIFACTS = ROOT / "test-artifacts" / "unsubscribe"
 def served(api):
     """The stage's HTTP API on 127.0.0.1, each request through its real handler."""
 
-    class Adapter(BaseHTTPRequestHandler):
-        def _any(self) -> None:
-            url = urlsplit(self.path)
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length).decode() if length else None
-            reply = api.call(self.command, url.path, raw=body, query=dict(parse_qsl(url.query)) or None,
-                             headers={k.lower(): v for k, v in self.headers.items()})
-            data = (reply.body if isinstance(reply.body, str) else "").encode()
-            self.send_response(reply.status)
-            for key, value in reply.headers.items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = _any  # noqa: N815 - http.server's names
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Adapter)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve(api.routes, api.invoke)
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
 

@@ -11,7 +11,7 @@ from urllib.parse import unquote
 import boto3
 import pytest
 
-from tests.handlers.events import LambdaContext
+from simulator.lambda_events import LambdaContext
 
 # e-mail -> (HTTP status, answer)
 ANSWERS = {

@@ -62,8 +62,8 @@ TOPIC_ARN = "arn:aws:sns:ap-south-1:123456789012:pivotr-mailer-dev-ses-events"
 
 
 def sns(message: dict[str, Any], message_id: str, topic: str = TOPIC_ARN, version: str = "1") -> str:
-    """An SQS body as SNS delivers it: the notification envelope, signed (tests/sns_signing.py)."""
-    from tests.sns_signing import sign
+    """An SQS body as SNS delivers it: the notification envelope, signed (simulator/sns_signing.py)."""
+    from simulator.sns_signing import sign
 
     return json.dumps(sign({"Type": "Notification", "MessageId": message_id, "TopicArn": topic,
                             "Message": json.dumps(message), "Timestamp": "2026-11-25T12:00:00.000Z"}, version))
