@@ -11,6 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from modules.routes import PUBLIC_ROUTES  # noqa: E402 (which operations need no JWT: declared once, there)
+
 OUT = Path(__file__).with_name("openapi.json")
 STATUSES = ["new", "verifying", "valid", "risky", "invalid", "bounced", "complained", "unsubscribed"]
 CAMPAIGN_STATES = ["draft", "running", "paused", "completed", "aborted"]
@@ -180,14 +183,13 @@ ID_PARAM = [{"name": "id", "in": "path", "required": True, "schema": ID}]
 
 
 def op(function: str, summary: str, ok: tuple[str, str | None], errors: str, *, body: str | None = None,
-       params: list[dict[str, Any]] | None = None, public: bool = False) -> dict[str, Any]:
+       params: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     status, schema = ok
     responses: dict[str, Any] = {status: {"description": "OK"} if schema is None else
                                  {"description": "OK", "content": {"application/json": {"schema": ref(schema)}}}}
     for code in errors.split():
         responses[code] = {"$ref": f"#/components/responses/E{code}"}
-    operation: dict[str, Any] = {"summary": summary, "x-pivotr-function": function, "responses": responses,
-                                 "security": [] if public else [{"cognito": []}]}
+    operation: dict[str, Any] = {"summary": summary, "x-pivotr-function": function, "responses": responses}
     if params:
         operation["parameters"] = params
     if body:
@@ -197,7 +199,7 @@ def op(function: str, summary: str, ok: tuple[str, str | None], errors: str, *, 
 
 def unsubscribe_op(summary: str) -> dict[str, Any]:
     html = {"text/html": {"schema": STRING}}
-    return {"summary": summary, "x-pivotr-function": "api-unsubscribe", "security": [],
+    return {"summary": summary, "x-pivotr-function": "api-unsubscribe",
             "parameters": [{"name": "token", "in": "query", "required": True, "schema": STRING,
                             "description": "HMAC-signed lead and campaign, from the e-mail's link"}],
             "responses": {"200": {"description": "page", "content": html},
@@ -207,7 +209,7 @@ def unsubscribe_op(summary: str) -> dict[str, Any]:
 
 
 PATHS = {
-    "/health": {"get": op("api-metrics", "Health check", ("200", "Health"), "", public=True)},
+    "/health": {"get": op("api-metrics", "Health check", ("200", "Health"), "")},
     "/leads": {
         "get": op("api-leads", "List leads, newest first when filtered by status", ("200", "LeadPage"), "400",
                   params=LIST_QUERY + [{"name": "status", "in": "query", "schema": s("string", enum=STATUSES)},
@@ -286,6 +288,16 @@ PATHS = {
 }
 
 
+def secured(paths: dict[str, Any]) -> dict[str, Any]:
+    """Each operation with its ``security``: none for the public routes (modules.routes), else the JWT."""
+    def with_security(key: str, operation: dict[str, Any]) -> dict[str, Any]:
+        head = {k: operation[k] for k in ("summary", "x-pivotr-function")}
+        return {**head, "security": [] if key in PUBLIC_ROUTES else [{"cognito": []}], **operation}
+
+    return {path: {method: with_security(f"{method.upper()} {path}", operation) for method, operation in item.items()}
+            for path, item in paths.items()}
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
@@ -293,7 +305,7 @@ def document() -> dict[str, Any]:
                  "description": "JSON in and out, camelCase fields. Lists page with `limit` and an opaque `nextToken`. "
                                 "Errors: `{\"error\": {\"code\", \"message\", \"details\"}}`; a 400 names each bad field."},
         "servers": [{"url": "https://{apiId}.execute-api.ap-south-1.amazonaws.com", "variables": {"apiId": {"default": "example"}}}],
-        "paths": PATHS,
+        "paths": secured(PATHS),
         "components": {
             "securitySchemes": {"cognito": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
             "schemas": SCHEMAS,

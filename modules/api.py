@@ -10,6 +10,7 @@ from modules.config import AuthMode
 from modules.function import PythonFunction
 from modules.metrics import Metric
 from modules.naming import Naming
+from modules.routes import Routes, Throttle
 
 ACCESS_LOG_FORMAT = json.dumps(
     {
@@ -28,18 +29,6 @@ ACCESS_LOG_FORMAT = json.dumps(
 CORS_MAX_AGE = 3600  # seconds
 TOKEN_VALIDITY_HOURS = 1  # hours, access and id tokens
 REFRESH_VALIDITY_DAYS = 30  # days
-
-
-@dataclass(frozen=True)
-class Throttle:
-    """Route-level throttling: steady requests per second and burst."""
-
-    rate: int
-    burst: int
-
-    def __post_init__(self) -> None:
-        if self.rate <= 0 or self.burst < self.rate:
-            raise ValueError(f"throttle needs rate > 0 and burst >= rate, got {self.rate}/{self.burst}")
 
 
 @dataclass(frozen=True)
@@ -166,6 +155,10 @@ class HttpApi(tf.Construct):
                 "apigateway.amazonaws.com", f"{self.api.execution_arn}/*/*", id=f"invoke-from-{self.api_name}"
             )
         return self._integrations[name]
+
+    def add(self, routes: Routes, function: PythonFunction) -> None:
+        """The routes of ``function`` as ``modules.routes`` declares them (public ones unauthorized, with their throttle)."""
+        self.add_routes(function, *routes.keys, public=routes.public, throttle=routes.throttle)
 
     def add_routes(self, function: PythonFunction, *route_keys: str, public: bool = False,
                    throttle: Throttle | None = None) -> None:

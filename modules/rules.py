@@ -20,6 +20,7 @@ from modules.monitoring import (
     SES_BOUNCE_RATE_REVIEW,
     SES_COMPLAINT_RATE_REVIEW,
 )
+from modules.routes import PUBLIC_ROUTES
 from modules.stack import AWS_PROVIDER_SOURCE
 
 Plan = dict[str, Any]
@@ -130,7 +131,6 @@ def _backend(plan: Plan) -> Iterator[Finding]:
 
 # -- infrastructure rules -----------------------------------------------------------------------
 _REF = re.compile(r"^\$\{(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.[a-z_]+\}$")
-PUBLIC_ROUTES = frozenset({"GET /health", "GET /unsubscribe", "POST /unsubscribe"})
 VISIBILITY_FACTOR = 6
 MAX_RECEIVE_COUNT = 5
 
