@@ -1134,12 +1134,13 @@ export interface components {
             firstName?: string | null;
             lastName?: string | null;
             company?: string | null;
+            /** @description Keys start with a letter and use letters, digits or _ (at most 64) */
             customAttributes?: {
                 [key: string]: string;
             };
             tags?: string[];
             /** @enum {string} */
-            status?: "new" | "verifying" | "valid" | "risky" | "invalid" | "bounced" | "complained" | "unsubscribed";
+            status?: "bounced" | "complained" | "invalid" | "new" | "risky" | "unsubscribed" | "valid" | "verifying";
         };
         LeadUpdate: {
             /** Format: email */
@@ -1147,12 +1148,13 @@ export interface components {
             firstName?: string | null;
             lastName?: string | null;
             company?: string | null;
+            /** @description Keys start with a letter and use letters, digits or _ (at most 64) */
             customAttributes?: {
                 [key: string]: string;
             };
             tags?: string[];
             /** @enum {string} */
-            status?: "new" | "verifying" | "valid" | "risky" | "invalid" | "bounced" | "complained" | "unsubscribed";
+            status?: "bounced" | "complained" | "invalid" | "new" | "risky" | "unsubscribed" | "valid" | "verifying";
         };
         Lead: {
             /** Format: email */
@@ -1160,12 +1162,13 @@ export interface components {
             firstName?: string | null;
             lastName?: string | null;
             company?: string | null;
+            /** @description Keys start with a letter and use letters, digits or _ (at most 64) */
             customAttributes: {
                 [key: string]: string;
             };
             tags: string[];
             /** @enum {string} */
-            status: "new" | "verifying" | "valid" | "risky" | "invalid" | "bounced" | "complained" | "unsubscribed";
+            status: "bounced" | "complained" | "invalid" | "new" | "risky" | "unsubscribed" | "valid" | "verifying";
             id: string;
             /** Format: date-time */
             createdAt: string;
@@ -1190,21 +1193,27 @@ export interface components {
             name: string;
             /** @description One line; merge fields {{field}} or {{field | default}} */
             subject: string;
+            /** @description Merge fields as in the subject */
             html?: string | null;
+            /** @description Merge fields as in the subject */
             text?: string | null;
         };
         TemplateUpdate: {
             name?: string;
             /** @description One line; merge fields {{field}} or {{field | default}} */
             subject?: string;
+            /** @description Merge fields as in the subject */
             html?: string | null;
+            /** @description Merge fields as in the subject */
             text?: string | null;
         };
         Template: {
             name: string;
             /** @description One line; merge fields {{field}} or {{field | default}} */
             subject: string;
+            /** @description Merge fields as in the subject */
             html?: string | null;
+            /** @description Merge fields as in the subject */
             text?: string | null;
             id: string;
             /** Format: date-time */
@@ -1226,7 +1235,7 @@ export interface components {
             fromEmail: string;
             fromName?: string | null;
             audience: {
-                statuses?: ("new" | "verifying" | "valid" | "risky" | "invalid" | "bounced" | "complained" | "unsubscribed")[];
+                statuses?: ("bounced" | "complained" | "invalid" | "new" | "risky" | "unsubscribed" | "valid" | "verifying")[];
                 tags?: string[];
                 leadIds?: string[];
             };
@@ -1240,7 +1249,10 @@ export interface components {
             sendingWindow?: {
                 startHour: number;
                 endHour: number;
-                /** @description IANA time zone */
+                /**
+                 * @description IANA time zone
+                 * @example Europe/Berlin
+                 */
                 timeZone: string;
             };
             /** @description Verify unverified (new) leads with MyEmailVerifier before sending to them */
@@ -1264,7 +1276,7 @@ export interface components {
             fromEmail?: string;
             fromName?: string | null;
             audience?: {
-                statuses?: ("new" | "verifying" | "valid" | "risky" | "invalid" | "bounced" | "complained" | "unsubscribed")[];
+                statuses?: ("bounced" | "complained" | "invalid" | "new" | "risky" | "unsubscribed" | "valid" | "verifying")[];
                 tags?: string[];
                 leadIds?: string[];
             };
@@ -1278,7 +1290,10 @@ export interface components {
             sendingWindow?: {
                 startHour: number;
                 endHour: number;
-                /** @description IANA time zone */
+                /**
+                 * @description IANA time zone
+                 * @example Europe/Berlin
+                 */
                 timeZone: string;
             };
             /** @description Verify unverified (new) leads with MyEmailVerifier before sending to them */
@@ -1302,7 +1317,7 @@ export interface components {
             fromEmail: string;
             fromName?: string | null;
             audience: {
-                statuses?: ("new" | "verifying" | "valid" | "risky" | "invalid" | "bounced" | "complained" | "unsubscribed")[];
+                statuses?: ("bounced" | "complained" | "invalid" | "new" | "risky" | "unsubscribed" | "valid" | "verifying")[];
                 tags?: string[];
                 leadIds?: string[];
             };
@@ -1316,7 +1331,10 @@ export interface components {
             sendingWindow?: {
                 startHour: number;
                 endHour: number;
-                /** @description IANA time zone */
+                /**
+                 * @description IANA time zone
+                 * @example Europe/Berlin
+                 */
                 timeZone: string;
             };
             /** @description Verify unverified (new) leads with MyEmailVerifier before sending to them */
@@ -1468,7 +1486,7 @@ export interface components {
             /** @enum {string} */
             kind: "leads" | "recipients";
             /** @enum {string} */
-            status?: "new" | "verifying" | "valid" | "risky" | "invalid" | "bounced" | "complained" | "unsubscribed";
+            status?: "bounced" | "complained" | "invalid" | "new" | "risky" | "unsubscribed" | "valid" | "verifying";
             tag?: string;
             campaignId?: string;
         };

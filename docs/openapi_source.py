@@ -11,15 +11,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "lambda_src")]
+# The request and response schemas come from the field specs the validator enforces (one source).
+from pivotr.domain import campaigns, jobs, leads, metrics, templates  # noqa: E402
+from pivotr.domain.rate import WaitReason  # noqa: E402
+from pivotr.validation import object_schema  # noqa: E402
+
 from modules.routes import PUBLIC_ROUTES  # noqa: E402 (which operations need no JWT: declared once, there)
 
 OUT = Path(__file__).with_name("openapi.json")
-STATUSES = ["new", "verifying", "valid", "risky", "invalid", "bounced", "complained", "unsubscribed"]
-CAMPAIGN_STATES = ["draft", "running", "paused", "completed", "aborted"]
-WAIT_REASONS = ["scheduled-start", "sending-window", "daily-limit", "pacing", "ses-rate", "ses-daily-quota"]  # domain.rate.WaitReason
-JOB_STATES = ["waiting-for-upload", "processing", "completed", "failed"]  # domain.jobs.JobStatus
-COUNTERS = ["queued", "sent", "delivered", "bounced", "complained", "opened", "clicked", "unsubscribed", "failed"]
+STATUSES = list(leads.STATUSES)
+CAMPAIGN_STATES = list(campaigns.CampaignStatus)
+WAIT_REASONS = list(WaitReason)
+JOB_STATES = list(jobs.JobStatus)
+COUNTERS = list(metrics.COUNTERS)
 
 
 def ref(name: str) -> dict[str, str]:
@@ -50,40 +56,29 @@ def page_of(item: str) -> dict[str, Any]:
     return obj({"items": s("array", items=ref(item)), "nextToken": NULLABLE}, ["items", "nextToken"])
 
 
-LEAD_FIELDS = {
-    "email": s("string", format="email", maxLength=254),
-    "firstName": {**NULLABLE, "maxLength": 100},
-    "lastName": {**NULLABLE, "maxLength": 100},
-    "company": {**NULLABLE, "maxLength": 200},
-    "customAttributes": s("object", additionalProperties=s("string", maxLength=1000), maxProperties=50),
-    "tags": TAGS,
-    "status": s("string", enum=STATUSES),
-}
-TEMPLATE_FIELDS = {
-    "name": s("string", maxLength=200),
-    "subject": s("string", maxLength=500, description="One line; merge fields {{field}} or {{field | default}}"),
-    "html": {**NULLABLE, "maxLength": 100_000},
-    "text": {**NULLABLE, "maxLength": 100_000},
-}
-HOUR = s("integer", minimum=0, maximum=23)
-DELAY = s("integer", minimum=0, maximum=3600)
-CAMPAIGN_FIELDS = {
-    "name": s("string", maxLength=200),
-    "templateId": ID,
-    "fromEmail": s("string", format="email", description="Under the verified SES domain"),
-    "fromName": {**NULLABLE, "maxLength": 100},
-    "audience": obj({"statuses": s("array", items=s("string", enum=STATUSES)), "tags": TAGS,
-                     "leadIds": s("array", items=ID, maxItems=1000)}, closed=True),
-    "startAt": {**NULLABLE, "format": "date-time"},
-    "pacing": obj({"minDelaySeconds": DELAY, "maxDelaySeconds": DELAY}, ["minDelaySeconds", "maxDelaySeconds"], closed=True),
-    "dailyLimit": s("integer", minimum=1, maximum=1_000_000),
-    "sendingWindow": obj({"startHour": HOUR, "endHour": HOUR, "timeZone": s("string", description="IANA time zone")},
-                         ["startHour", "endHour", "timeZone"], closed=True),
-    "verifyFirst": s("boolean", description="Verify unverified (new) leads with MyEmailVerifier before sending to them"),
-    "autoPause": obj({"bounceRate": s("number", minimum=0, exclusiveMinimum=True, maximum=1, default=0.05),
-                      "complaintRate": s("number", minimum=0, exclusiveMinimum=True, maximum=1, default=0.001),
-                      "minSends": s("integer", minimum=1, default=100)}, closed=True),
-}
+def request(fields: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """A request body's schema: exactly what ``validate(body, fields, partial=...)`` reads."""
+    return object_schema(fields, partial=partial)
+
+
+LIMITS = frozenset({"pattern", "maxLength", "maxItems", "maxProperties", "minimum", "maximum", "exclusiveMinimum"})
+
+
+def shape(schema: Any) -> Any:
+    """A schema without the requests' limits: answers show what is stored, and imports store what a file
+    holds (a tag of any characters, a first name of 200), which the API's own requests would refuse."""
+    if isinstance(schema, dict):
+        return {k: shape(v) for k, v in schema.items() if k not in LIMITS}
+    return schema
+
+
+def answer(fields: dict[str, Any], extra: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    """An answer's schema: the stored fields' types and values as the requests define them, plus what
+    the server adds."""
+    schema = shape(object_schema(fields, closed=False))
+    return obj({**schema["properties"], **extra}, required)
+
+
 RECIPIENT_COUNTS = {**obj({k: s("integer", minimum=0) for k in ("sent", "skipped", "failed", "unconfirmed")}, closed=True),
                     "description": "Recipients by outcome when the campaign completed; unconfirmed = claimed by a "
                                    "send that crashed before SES confirmed it (never re-sent)"}
@@ -93,19 +88,19 @@ SCHEMAS = {
     "Error": obj({"error": obj({"code": STRING, "message": STRING, "details": s("array", items=s("object"))},
                               ["code", "message", "details"])}, ["error"]),
     "Health": obj({"status": s("string", enum=["ok"])}, ["status"]),
-    "LeadInput": obj(LEAD_FIELDS, ["email"], closed=True),
-    "LeadUpdate": obj(LEAD_FIELDS, closed=True),
-    "Lead": obj({**LEAD_FIELDS, **STAMPS}, ["id", "email", "status", "tags", "customAttributes", "createdAt", "updatedAt"]),
+    "LeadInput": request(leads.FIELDS),
+    "LeadUpdate": request(leads.FIELDS, partial=True),
+    "Lead": answer(leads.FIELDS, STAMPS, ["id", "email", "status", "tags", "customAttributes", "createdAt", "updatedAt"]),
     "LeadPage": page_of("Lead"),
     "LogEntry": obj({"campaignId": STRING, "timestamp": STRING, "leadId": STRING, "event": STRING}, ["campaignId", "timestamp"]),
     "LogPage": page_of("LogEntry"),
-    "TemplateInput": obj(TEMPLATE_FIELDS, ["name", "subject"], closed=True),
-    "TemplateUpdate": obj(TEMPLATE_FIELDS, closed=True),
-    "Template": obj({**TEMPLATE_FIELDS, **STAMPS}, ["id", "name", "subject", "createdAt", "updatedAt"]),
+    "TemplateInput": request(templates.FIELDS),
+    "TemplateUpdate": request(templates.FIELDS, partial=True),
+    "Template": answer(templates.FIELDS, STAMPS, ["id", "name", "subject", "createdAt", "updatedAt"]),
     "TemplatePage": page_of("Template"),
-    "CampaignInput": obj(CAMPAIGN_FIELDS, ["name", "templateId", "fromEmail", "audience"], closed=True),
-    "CampaignUpdate": obj(CAMPAIGN_FIELDS, closed=True),
-    "Campaign": obj({**CAMPAIGN_FIELDS, **STAMPS, "status": s("string", enum=CAMPAIGN_STATES),
+    "CampaignInput": request(campaigns.FIELDS),
+    "CampaignUpdate": request(campaigns.FIELDS, partial=True),
+    "Campaign": answer(campaigns.FIELDS, {**STAMPS, "status": s("string", enum=CAMPAIGN_STATES),
                      "startedAt": TIME, "pausedAt": TIME, "abortedAt": TIME, "completedAt": TIME,
                      "audienceSize": s("integer", minimum=0, description="Recipients in the snapshot taken at start"),
                      "pauseReason": {**NULLABLE, "description": "Why the campaign paused itself (bounce or complaint "
@@ -117,7 +112,7 @@ SCHEMAS = {
                      "inFlight": s("integer", minimum=0, description="Only in a pause's answer: e-mails claimed "
                                    "before the pause, which may still reach SES; nothing is claimed after it"),
                      "summary": RECIPIENT_COUNTS},
-                    ["id", "name", "templateId", "fromEmail", "audience", "status", "pacing", "dailyLimit", "createdAt", "updatedAt"]),
+                       ["id", "name", "templateId", "fromEmail", "audience", "status", "pacing", "dailyLimit", "createdAt", "updatedAt"]),
     "CampaignPage": page_of("Campaign"),
     "ImportReport": obj({
         "received": s("integer"), "imported": s("integer"), "updated": s("integer"),
@@ -131,10 +126,7 @@ SCHEMAS = {
     "EmailColumn": obj({"column": s("integer", minimum=1, description="1-based"), "header": NULLABLE,
                         "chosenBy": s("string", enum=["header", "values"]), "hasHeader": s("boolean")},
                        ["column", "header", "chosenBy", "hasHeader"]),
-    "ImportOptions": obj({"onDuplicate": s("string", enum=["skip", "update"], default="skip"),
-                          "verify": s("boolean", default=False),
-                          "tags": s("array", items=s("string", maxLength=64), maxItems=10, description="added to every imported lead"),
-                          "fileName": s("string", maxLength=255)}, closed=True),
+    "ImportOptions": request(jobs.IMPORT_FIELDS),
     "ImportJob": obj({
         "id": ID, "kind": s("string", enum=["import"]), "status": s("string", enum=JOB_STATES),
         "reason": s("string", description="why it failed"), "createdAt": TIME, "updatedAt": TIME, "finishedAt": TIME,
@@ -153,8 +145,7 @@ SCHEMAS = {
         "upload": obj({"url": STRING, "fields": s("object", additionalProperties=STRING), "maxBytes": s("integer")},
                       ["url", "fields", "maxBytes"]),
     }, ["id", "kind", "status", "createdAt", "options", "progress", "totals", "invalidRows", "duplicateRows"]),
-    "ExportRequest": obj({"kind": s("string", enum=["leads", "recipients"]), "status": s("string", enum=STATUSES),
-                          "tag": s("string", maxLength=64), "campaignId": ID}, ["kind"], closed=True),
+    "ExportRequest": request(jobs.EXPORT_FIELDS),
     "ExportJob": obj({
         "id": ID, "kind": s("string", enum=["export"]), "status": s("string", enum=JOB_STATES), "reason": STRING,
         "createdAt": TIME, "updatedAt": TIME, "finishedAt": TIME, "export": ref("ExportRequest"),

@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pivotr.domain.leads import STATUSES, SUPPRESSED, email_problem
-from pivotr.errors import Invalid, invalid
+from pivotr.errors import invalid
 from pivotr.validation import Field, validate
 
 
@@ -73,15 +73,8 @@ def _iso_datetime(value: str) -> str | None:
 
 
 def _object(fields: dict[str, Field], check=None, *, required: bool = False) -> Field:
-    def problem(value: dict[str, Any]) -> str | None:
-        try:
-            values = validate(value, fields)
-        except Invalid as error:  # flatten its details into one message
-            details = error.details
-            return "; ".join(f"{d['field']} {d['message']}" for d in details) or "is invalid"
-        return check(values) if check else None
-
-    return Field(dict, check=problem, required=required)
+    """An object with exactly ``fields``; ``check`` then sees it whole (rules across its fields)."""
+    return Field(dict, properties=fields, check=check, required=required)
 
 
 def _pacing(values: dict[str, Any]) -> str | None:
@@ -117,12 +110,14 @@ def _auto_pause(values: dict[str, Any]) -> str | None:
     return None if values else "needs bounceRate, complaintRate or minSends"
 
 
+_RATE = {"minimum": 0, "exclusiveMinimum": True, "maximum": 1}  # what _rate checks
 _HOUR = Field(int, required=True, minimum=0, maximum=23)
 _DELAY = Field(int, required=True, minimum=0, maximum=MAX_DELAY)
 FIELDS = {
     "name": Field(str, required=True, max_length=200),
     "templateId": Field(str, required=True, pattern=_ID),
-    "fromEmail": Field(str, required=True, max_length=254, check=email_problem),
+    "fromEmail": Field(str, required=True, max_length=254, check=email_problem,
+                       doc={"format": "email", "description": "Under the verified SES domain"}),
     "fromName": Field(str, pattern=_DISPLAY_NAME, nullable=True),
     "audience": _object(
         {
@@ -133,16 +128,20 @@ FIELDS = {
         _audience,
         required=True,
     ),
-    "startAt": Field(str, max_length=40, check=_iso_datetime, nullable=True),
+    "startAt": Field(str, max_length=40, check=_iso_datetime, nullable=True, doc={"format": "date-time"}),
     "pacing": _object({"minDelaySeconds": _DELAY, "maxDelaySeconds": _DELAY}, _pacing),
     "dailyLimit": Field(int, minimum=1, maximum=MAX_DAILY_LIMIT),
     "sendingWindow": _object(
-        {"startHour": _HOUR, "endHour": _HOUR, "timeZone": Field(str, required=True, max_length=64)}, _window
+        {"startHour": _HOUR, "endHour": _HOUR,
+         "timeZone": Field(str, required=True, max_length=64,
+                           doc={"description": "IANA time zone", "example": "Europe/Berlin"})},
+        _window
     ),
-    "verifyFirst": Field(bool),
+    "verifyFirst": Field(bool, doc={"description": "Verify unverified (new) leads with MyEmailVerifier before sending to them"}),
     "autoPause": _object(
-        {"bounceRate": Field((int, float), check=_rate), "complaintRate": Field((int, float), check=_rate),
-         "minSends": Field(int, minimum=1, maximum=1_000_000)},
+        {"bounceRate": Field((int, float), check=_rate, doc=_RATE | {"default": 0.05}),
+         "complaintRate": Field((int, float), check=_rate, doc=_RATE | {"default": 0.001}),
+         "minSends": Field(int, minimum=1, maximum=1_000_000, doc={"default": 100})},
         _auto_pause,
     ),
 }

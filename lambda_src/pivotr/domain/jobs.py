@@ -31,9 +31,9 @@ class OnDuplicate(StrEnum):
 
 
 IMPORT_FIELDS = {
-    "onDuplicate": Field(str, choices=frozenset(OnDuplicate)),
-    "verify": Field(bool),
-    "tags": Field(list, max_length=10, item=Field(str, max_length=64)),
+    "onDuplicate": Field(str, choices=frozenset(OnDuplicate), doc={"default": "skip"}),
+    "verify": Field(bool, doc={"default": False}),
+    "tags": Field(list, max_length=10, item=Field(str, max_length=64), doc={"description": "added to every imported lead"}),
     "fileName": Field(str, max_length=255),
 }
 EXPORT_FIELDS = {

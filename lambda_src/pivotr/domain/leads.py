@@ -77,23 +77,20 @@ def lead_id(email: str) -> str:
     return "ld_" + uuid.uuid5(_ID_NAMESPACE, normalize_email(email)).hex
 
 
-def _attributes_problem(value: Any) -> str | None:
-    if len(value) > MAX_ATTRIBUTES:
-        return f"must have at most {MAX_ATTRIBUTES} keys"
-    for key, item in value.items():
+def _attribute_keys_problem(value: dict[str, Any]) -> str | None:
+    for key in value:
         if not _ATTRIBUTE_KEY.fullmatch(key):
             return f"key {key[:70]!r} must start with a letter and use letters, digits or _"
-        if not isinstance(item, str) or len(item) > 1_000:
-            return f"value of {key!r} must be a string of at most 1000 characters"
     return None
 
 
 FIELDS = {
-    "email": Field(str, required=True, max_length=MAX_EMAIL, check=email_problem),
+    "email": Field(str, required=True, max_length=MAX_EMAIL, check=email_problem, doc={"format": "email"}),
     "firstName": Field(str, max_length=100, nullable=True),
     "lastName": Field(str, max_length=100, nullable=True),
     "company": Field(str, max_length=200, nullable=True),
-    "customAttributes": Field(dict, check=_attributes_problem),
+    "customAttributes": Field(dict, max_length=MAX_ATTRIBUTES, values=Field(str, max_length=1_000), check=_attribute_keys_problem,
+                              doc={"description": "Keys start with a letter and use letters, digits or _ (at most 64)"}),
     "tags": Field(list, max_length=MAX_TAGS, item=Field(str, max_length=64, pattern=_TAG)),
     "status": Field(str, choices=frozenset(STATUSES)),
 }

@@ -53,9 +53,10 @@ def _subject_problem(value: str) -> str | None:
 
 FIELDS = {
     "name": Field(str, required=True, max_length=200),
-    "subject": Field(str, required=True, max_length=500, check=_subject_problem),
-    "html": Field(str, max_length=MAX_BODY, check=_text_problem, nullable=True),
-    "text": Field(str, max_length=MAX_BODY, check=_text_problem, nullable=True),
+    "subject": Field(str, required=True, max_length=500, check=_subject_problem,
+                     doc={"description": "One line; merge fields {{field}} or {{field | default}}"}),
+    "html": Field(str, max_length=MAX_BODY, check=_text_problem, nullable=True, doc={"description": "Merge fields as in the subject"}),
+    "text": Field(str, max_length=MAX_BODY, check=_text_problem, nullable=True, doc={"description": "Merge fields as in the subject"}),
 }
 
 
