@@ -49,12 +49,12 @@ def test_two_imports_of_the_same_file_at_once_create_no_duplicates(api, synth, m
 
     (moto serializes nothing across threads, so the interleaving is fixed instead of raced.)
     """
-    from pivotr.data.dynamo import BulkTable
+    from pivotr.data.dynamo import Table
 
     text = csv_of([f"c{i}@example.com" for i in range(250)])
     assert import_csv(api, text).body["imported"] == 250
     # When a second import of the same file believes none of them exist yet
-    monkeypatch.setattr(BulkTable, "existing_ids", lambda self, ids: set())
+    monkeypatch.setattr(Table, "existing_ids", lambda self, ids: set())
     assert import_csv(api, text).status == 200
     # Then the table still holds one lead per e-mail: ids follow from the e-mail
     table = synth.function_environment("dev", "lead-import")["LEADS_TABLE"]

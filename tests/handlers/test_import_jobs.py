@@ -123,10 +123,10 @@ def test_the_invalid_row_report_is_a_csv_behind_a_download_link(jobs: Jobs) -> N
 
 
 def test_a_crash_mid_file_resumes_and_imports_nothing_twice(jobs: Jobs, monkeypatch) -> None:
-    from pivotr.data.dynamo import BulkTable
+    from pivotr.data.dynamo import Table
 
     # Given the worker dies after writing a block's leads and before its checkpoint, twice
-    put_all, crashes = BulkTable.put_all, {"left": 2, "calls": 0}
+    put_all, crashes = Table.put_all, {"left": 2, "calls": 0}
 
     def dying_put_all(self, items):
         put_all(self, items)
@@ -135,7 +135,7 @@ def test_a_crash_mid_file_resumes_and_imports_nothing_twice(jobs: Jobs, monkeypa
             crashes["left"] -= 1
             raise Crash  # the process is gone: no checkpoint, the message comes back after its visibility
 
-    monkeypatch.setattr(BulkTable, "put_all", dying_put_all)
+    monkeypatch.setattr(Table, "put_all", dying_put_all)
     lines = contacts(60)
     lines[50] = "Spät;Doppelt;kontakt2@beispiel.de;Z"  # row 52 repeats row 4 (an earlier block)
     # When the file is imported

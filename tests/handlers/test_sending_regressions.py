@@ -334,7 +334,7 @@ def test_10b_settling_a_dead_claim_yields_to_the_send_event_that_raced_it(strict
     mailer.tables["recipients"].put_item(Item={"campaignId": campaign, "leadId": lead, "status": "sending",
                                                "claimToken": "t1", "claimedAt": int(now - 3_600), "openCampaign": campaign})
     # Given the completion check read the dead claim, and SES's Send event noted the message id just after
-    seen = store.get({"campaignId": campaign, "leadId": lead})
+    seen = store.table.get({"campaignId": campaign, "leadId": lead})
     assert store.note_message(campaign, lead, "ses-123") == "sending"
     # When the check settles what it read
     outcome = store.settle(campaign, seen, sending.iso(now), sending.iso(now)[:10])

@@ -14,9 +14,10 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-import boto3
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import ClientError
+
+from pivotr.data import clients
 
 
 class ConditionFailed(Exception):
@@ -74,82 +75,7 @@ def transact_unless_first_fails(client: Any, actions: list[dict[str, Any]]) -> b
     return True
 
 
-class Table:
-    def __init__(self, name: str, key: tuple[str, ...] = ("id",)) -> None:
-        self.name = name
-        self.key_names = key
-
-    @cached_property
-    def _table(self):  # created on first use, so importing a handler makes no AWS client
-        return boto3.resource("dynamodb").Table(self.name)
-
-    def get(self, key: dict[str, str]) -> dict[str, Any] | None:
-        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
-        return plain(item) if item else None
-
-    def put_new(self, item: dict[str, Any]) -> None:
-        """Put ``item`` unless one with its key exists (then ConditionFailed)."""
-        with conditional_write():
-            self._table.put_item(Item=item, ConditionExpression=Attr(self.key_names[0]).not_exists())
-
-    def update(
-        self, key: dict[str, str], values: dict[str, Any], *, status_in: Iterable[str] | None = None,
-        expect: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """Set ``values`` on an existing item, only while its status is one of ``status_in`` and each
-        attribute in ``expect`` holds the given value (else ConditionFailed)."""
-        # Our own placeholder prefix: boto3 numbers the condition's placeholders #n0, :v0, ...
-        expression, names, placeholders = assignments(values, "set")
-        condition: ConditionBase = Attr(self.key_names[0]).exists()
-        if status_in is not None:
-            condition = condition & Attr("status").is_in(sorted(status_in))
-        for name, value in (expect or {}).items():
-            condition = condition & Attr(name).eq(value)
-        with conditional_write():
-            response = self._table.update_item(
-                Key=key,
-                UpdateExpression="SET " + expression,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=placeholders,
-                ConditionExpression=condition,
-                ReturnValues="ALL_NEW",
-            )
-        return plain(response["Attributes"])
-
-    def delete(self, key: dict[str, str]) -> None:
-        with conditional_write():
-            self._table.delete_item(Key=key, ConditionExpression=Attr(self.key_names[0]).exists())
-
-    def page(
-        self,
-        *,
-        limit: int,
-        start: dict[str, Any] | None = None,
-        index: str | None = None,
-        key: tuple[str, str] | None = None,
-        since: tuple[str, str] | None = None,
-        contains: tuple[str, str] | None = None,
-        newest_first: bool = True,
-    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        """One page: a Query when ``key`` (attribute, value) is given, else a Scan."""
-        args: dict[str, Any] = {"Limit": limit}
-        if index:
-            args["IndexName"] = index
-        if start:
-            args["ExclusiveStartKey"] = start
-        if contains:
-            args["FilterExpression"] = Attr(contains[0]).contains(contains[1])
-        if key:
-            condition = Key(key[0]).eq(key[1])
-            if since:
-                condition = condition & Key(since[0]).gte(since[1])
-            response = self._table.query(KeyConditionExpression=condition, ScanIndexForward=not newest_first, **args)
-        else:
-            response = self._table.scan(**args)
-        return plain(response.get("Items", [])), response.get("LastEvaluatedKey")
-
-
-# -- bulk writes for imports: a few requests per hundred leads ----------------------------------------
+# -- batches and transactions: a few requests per hundred items ------------------------------------
 BATCH_GET = 100  # keys per BatchGetItem (the DynamoDB maximum)
 BATCH_WRITE = 25  # items per BatchWriteItem (the DynamoDB maximum)
 TRANSACTION = 100  # items per TransactWriteItems (the DynamoDB maximum)
@@ -175,14 +101,90 @@ def _pause(attempt: int) -> None:
     time.sleep(min(0.05 * 2**attempt, 1.0) * random.random())  # full jitter
 
 
-class BulkTable(Table):
-    """Batch reads and writes, and conditional transactional updates, retrying what DynamoDB leaves unprocessed."""
+class Table:
+    """One DynamoDB table: single-item reads and conditional writes, pages, and batch reads and writes
+    and transactions that retry what DynamoDB leaves unprocessed. Stores hold tables; none is one."""
+
+    def __init__(self, name: str, key: tuple[str, ...] = ("id",)) -> None:
+        self.name = name
+        self.key_names = key
+
+    @cached_property
+    def resource(self):  # created on first use, so importing a handler makes no AWS client
+        return clients.dynamodb_table(self.name)
 
     @property
-    def _client(self):
-        """The resource's client: it converts plain Python values to DynamoDB's typed JSON both ways."""
-        return self._table.meta.client
+    def client(self):
+        """The resource's client, for requests across tables (transactions, batches): plain Python
+        values in and out, as ``clients.dynamodb()`` gives stores that hold no table."""
+        return self.resource.meta.client
 
+    def get(self, key: dict[str, str]) -> dict[str, Any] | None:
+        item = self.resource.get_item(Key=key, ConsistentRead=True).get("Item")
+        return plain(item) if item else None
+
+    def put_new(self, item: dict[str, Any]) -> None:
+        """Put ``item`` unless one with its key exists (then ConditionFailed)."""
+        with conditional_write():
+            self.resource.put_item(Item=item, ConditionExpression=Attr(self.key_names[0]).not_exists())
+
+    def update(
+        self, key: dict[str, str], values: dict[str, Any], *, status_in: Iterable[str] | None = None,
+        expect: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Set ``values`` on an existing item, only while its status is one of ``status_in`` and each
+        attribute in ``expect`` holds the given value (else ConditionFailed)."""
+        # Our own placeholder prefix: boto3 numbers the condition's placeholders #n0, :v0, ...
+        expression, names, placeholders = assignments(values, "set")
+        condition: ConditionBase = Attr(self.key_names[0]).exists()
+        if status_in is not None:
+            condition = condition & Attr("status").is_in(sorted(status_in))
+        for name, value in (expect or {}).items():
+            condition = condition & Attr(name).eq(value)
+        with conditional_write():
+            response = self.resource.update_item(
+                Key=key,
+                UpdateExpression="SET " + expression,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=placeholders,
+                ConditionExpression=condition,
+                ReturnValues="ALL_NEW",
+            )
+        return plain(response["Attributes"])
+
+    def delete(self, key: dict[str, str]) -> None:
+        with conditional_write():
+            self.resource.delete_item(Key=key, ConditionExpression=Attr(self.key_names[0]).exists())
+
+    def page(
+        self,
+        *,
+        limit: int,
+        start: dict[str, Any] | None = None,
+        index: str | None = None,
+        key: tuple[str, str] | None = None,
+        since: tuple[str, str] | None = None,
+        contains: tuple[str, str] | None = None,
+        newest_first: bool = True,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page: a Query when ``key`` (attribute, value) is given, else a Scan."""
+        args: dict[str, Any] = {"Limit": limit}
+        if index:
+            args["IndexName"] = index
+        if start:
+            args["ExclusiveStartKey"] = start
+        if contains:
+            args["FilterExpression"] = Attr(contains[0]).contains(contains[1])
+        if key:
+            condition = Key(key[0]).eq(key[1])
+            if since:
+                condition = condition & Key(since[0]).gte(since[1])
+            response = self.resource.query(KeyConditionExpression=condition, ScanIndexForward=not newest_first, **args)
+        else:
+            response = self.resource.scan(**args)
+        return plain(response.get("Items", [])), response.get("LastEvaluatedKey")
+
+    # -- several items at once -------------------------------------------------------------------
     def existing_ids(self, ids: list[str]) -> set[str]:
         """Which of ``ids`` exist: 100 keys per BatchGetItem, several requests in flight (eventually
         consistent: an import's dedupe, where a lead written a moment ago is caught by its put)."""
@@ -192,11 +194,11 @@ class BulkTable(Table):
         """The items of ``keys`` that exist (any order): 100 keys per BatchGetItem, several in flight."""
         return get_together(Read(self, keys, projection))[0]
 
-    def _transact(self, actions: list[tuple[str, dict[str, Any]]]) -> set[int]:
+    def transact(self, actions: list[tuple[str, dict[str, Any]]]) -> set[int]:
         """Run one transaction; returns the indexes whose condition failed (nothing was written then)."""
         for attempt in range(MAX_ATTEMPTS):
             try:
-                self._client.transact_write_items(TransactItems=[{kind: body} for kind, body in actions])
+                self.client.transact_write_items(TransactItems=[{kind: body} for kind, body in actions])
                 return set()
             except ClientError as error:
                 if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
@@ -217,7 +219,7 @@ class BulkTable(Table):
         def write(chunk: list[dict[str, Any]]) -> None:
             request = {self.name: [{"PutRequest": {"Item": item}} for item in chunk]}
             for attempt in range(MAX_ATTEMPTS):
-                request = self._client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+                request = self.client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
                 if not request:
                     return
                 _pause(attempt)
@@ -239,7 +241,7 @@ class BulkTable(Table):
                         "ExpressionAttributeNames": names, "ExpressionAttributeValues": placeholders,
                         "ConditionExpression": "attribute_exists(id)",
                     }))
-                failed = self._transact(actions)
+                failed = self.transact(actions)
                 if not failed:
                     break
                 vanished |= {chunk[i][0] for i in failed}
@@ -247,12 +249,11 @@ class BulkTable(Table):
         return vanished
 
 
-
 # -- reads of several tables at once --------------------------------------------------------------
 class Read:
     """Keys to read from one table (and the attributes wanted), for ``get_together``."""
 
-    def __init__(self, table: BulkTable, keys: list[dict[str, Any]], projection: tuple[str, ...] = (),
+    def __init__(self, table: Table, keys: list[dict[str, Any]], projection: tuple[str, ...] = (),
                  consistent: bool = True) -> None:
         self.table, self.keys, self.projection, self.consistent = table, keys, projection, consistent
 
@@ -270,7 +271,7 @@ def get_together(*reads: Read) -> list[list[dict[str, Any]]]:
     e-mails reads its leads and their suppression entries in one request, not two."""
     if not any(read.keys for read in reads):
         return [[] for _ in reads]
-    client = next(read.table for read in reads)._client
+    client = next(read.table for read in reads).client
     keyed = [(i, key) for i, read in enumerate(reads) for key in read.keys]
 
     def fetch(chunk: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:

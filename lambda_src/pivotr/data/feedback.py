@@ -6,10 +6,13 @@ import json
 from functools import cached_property
 from typing import Any
 
-import boto3
-
+from pivotr.data import clients
 from pivotr.data.counters import counter_actions
-from pivotr.data.dynamo import ConditionFailed, conditional_write, transact_unless_first_fails
+from pivotr.data.dynamo import (
+    ConditionFailed,
+    conditional_write,
+    transact_unless_first_fails,
+)
 from pivotr.domain.feedback import FeedbackEvent
 from pivotr.domain.leads import REPLACEABLE_BY
 
@@ -22,7 +25,7 @@ class FeedbackStore:
 
     @cached_property
     def _client(self):
-        return boto3.resource("dynamodb").meta.client  # plain Python values in and out
+        return clients.dynamodb()  # plain Python values in and out
 
     def suppress(self, lead_id: str, status: str, at: str) -> bool:
         """Set the lead's status to ``status`` unless it already holds an equal or stronger one."""

@@ -17,18 +17,21 @@ class Lost(Exception):
     """Another worker checkpointed the job first; this one stops (what it wrote is idempotent)."""
 
 
-class JobStore(Table):
+class JobStore:
     def __init__(self, table: str) -> None:
-        super().__init__(table)
+        self.table = Table(table)
+
+    def get(self, key: dict[str, str]) -> dict[str, Any] | None:
+        return self.table.get(key)
 
     def create(self, job: dict[str, Any]) -> None:
-        self.put_new(job)
+        self.table.put_new(job)
 
     def checkpoint(self, job: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
         """Set ``values`` and the next step, only if the job is still at the step it was read at;
         the job as stored now, or Lost."""
         try:
-            return self.update({"id": job["id"]}, {**values, "step": job["step"] + 1}, expect={"step": job["step"]})
+            return self.table.update({"id": job["id"]}, {**values, "step": job["step"] + 1}, expect={"step": job["step"]})
         except ConditionFailed:
             raise Lost(job["id"]) from None
 
@@ -36,7 +39,7 @@ class JobStore(Table):
         """waiting-for-upload -> processing with ``values``; None when the job is not waiting (a second
         upload, a redelivered event)."""
         try:
-            return self.update({"id": job_id}, {**values, "status": JobStatus.PROCESSING}, status_in=(JobStatus.WAITING,))
+            return self.table.update({"id": job_id}, {**values, "status": JobStatus.PROCESSING}, status_in=(JobStatus.WAITING,))
         except ConditionFailed:
             return None
 
@@ -45,5 +48,5 @@ class JobStore(Table):
                                 "ScanIndexForward": False, "Limit": limit}
         if start:
             args["ExclusiveStartKey"] = start
-        response = self._table.query(**args)
+        response = self.table.resource.query(**args)
         return plain(response.get("Items", [])), response.get("LastEvaluatedKey")

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
@@ -21,6 +20,7 @@ from botocore.exceptions import (
     EndpointConnectionError,
 )
 
+from pivotr.data import clients
 from pivotr.domain.rate import SendQuota
 from pivotr.domain.sending import Email
 
@@ -102,7 +102,7 @@ class Mailer:
         config = Config(retries={"total_max_attempts": 1, "mode": "standard"},
                         connect_timeout=self.timeouts.connect * self.timeouts.scale,
                         read_timeout=self.timeouts.read * self.timeouts.scale)
-        return boto3.client("sesv2", config=config, endpoint_url=self.endpoint_url)
+        return clients.sesv2(config, self.endpoint_url)
 
     def quota(self, now: float) -> SendQuota:
         """The account's sending quota in this region (SES v2 GetAccount), as read at ``now``."""

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from functools import cached_property
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from pivotr.data import clients
 
 UPLOAD_LINK_SECONDS = 3600  # an upload policy is good for an hour
 DOWNLOAD_LINK_SECONDS = 3600  # a report or export link, likewise (asked for again on each GET)
@@ -26,7 +26,7 @@ class Bucket:
     @cached_property
     def _client(self):
         # SigV4: what a browser's POST policy and a download link need in every region
-        return boto3.client("s3", config=Config(signature_version="s3v4"))
+        return clients.s3()
 
     def upload_policy(self, key: str, content_type: str, max_bytes: int) -> dict[str, Any]:
         """A pre-signed POST (``url`` and form ``fields``) for exactly ``key``: this content type, 1 byte

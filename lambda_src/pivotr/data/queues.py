@@ -6,7 +6,7 @@ import json
 from functools import cached_property
 from typing import Any
 
-import boto3
+from pivotr.data import clients
 
 BATCH = 10  # messages per SendMessageBatch (the SQS maximum)
 ATTEMPTS = 3  # rounds of resending the entries SendMessageBatch reports failed
@@ -23,7 +23,7 @@ class Queue:
 
     @cached_property
     def _client(self):
-        return boto3.client("sqs")
+        return clients.sqs()
 
     def send_all(self, bodies: list[dict[str, Any]], delays: list[int] | None = None) -> int:
         """Send every body (ten per request), each after its delay in seconds (at most 900), retrying

@@ -13,8 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-
-from pivotr.data.dynamo import BulkTable, ConditionFailed, conditional_write
+from pivotr.data.dynamo import ConditionFailed, Table, conditional_write
 from pivotr.domain.rate import SendQuota, SlotBook
 from pivotr.logs import Logger
 
@@ -27,15 +26,15 @@ class BookConflict(RuntimeError):
     """The book changed between read and write more than ATTEMPTS times in a row."""
 
 
-class RateLedger(BulkTable):
+class RateLedger:
     def __init__(self, settings_table: str, share: float, quota: Callable[[float], SendQuota]) -> None:
-        super().__init__(settings_table, key=("key",))
+        self.table = Table(settings_table, key=("key",))
         self.share, self.quota = share, quota
 
     def open(self, now: float) -> SlotBook:
         """The book as it is now (a strongly consistent read), with SES's quota re-read when stale.
         When SES cannot be asked, the last quota read is used rather than stopping every campaign."""
-        item = self._client.get_item(TableName=self.name, Key=KEY, ConsistentRead=True).get("Item") or {}
+        item = self.table.client.get_item(TableName=self.table.name, Key=KEY, ConsistentRead=True).get("Item") or {}
         stored = SendQuota.from_item(item.get("quota"))
         quota = stored
         if stored is None or not stored.fresh(now):
@@ -51,7 +50,7 @@ class RateLedger(BulkTable):
 
     def write(self, book: SlotBook) -> tuple[str, dict[str, Any]]:
         """The conditional Put of ``book`` (a transaction action): it fails if anyone wrote since it was read."""
-        body: dict[str, Any] = {"TableName": self.name, "Item": {**KEY, **book.to_item()}}
+        body: dict[str, Any] = {"TableName": self.table.name, "Item": {**KEY, **book.to_item()}}
         if book.version:
             body |= {"ConditionExpression": "version = :read", "ExpressionAttributeValues": {":read": book.version}}
         else:
@@ -63,7 +62,7 @@ class RateLedger(BulkTable):
         _, body = self.write(book)
         try:
             with conditional_write():
-                self._client.put_item(**body)
+                self.table.client.put_item(**body)
         except ConditionFailed:
             return False
         return True

@@ -19,8 +19,8 @@ from boto3.dynamodb.conditions import Attr, Key
 from pivotr.data.counters import counter_actions
 from pivotr.data.dynamo import (
     TRANSACTION,
-    BulkTable,
     ConditionFailed,
+    Table,
     assignments,
     conditional_write,
     plain,
@@ -29,8 +29,19 @@ from pivotr.data.dynamo import (
 )
 from pivotr.domain import campaigns
 from pivotr.domain.campaigns import RUNNING, Action
-from pivotr.domain.sending import (EARLY, FAILED, PENDING, RELEASED, SENDING, SENT, UNCONFIRMED, VERIFYING, RecipientStatus,
-                                   iso, log_entry)
+from pivotr.domain.sending import (
+    EARLY,
+    FAILED,
+    PENDING,
+    RELEASED,
+    SENDING,
+    SENT,
+    UNCONFIRMED,
+    VERIFYING,
+    RecipientStatus,
+    iso,
+    log_entry,
+)
 
 OPEN_INDEX = "open-index"
 CLAIM_BATCH = TRANSACTION - 2  # recipients per claim transaction: the campaign and template checks take two
@@ -53,10 +64,13 @@ def _running(campaign_id: str, campaigns_table: str, run_id: str, tick: int | No
     return "ConditionCheck", body
 
 
-class RecipientStore(BulkTable):
+class RecipientStore:
+    """A campaign's recipients (their table), and the transactions that move them together with the
+    campaign, the logs and the counters (names of those tables: they are written only in transactions)."""
+
     def __init__(self, recipients_table: str, campaigns_table: str, logs_table: str, metrics_table: str,
                  templates_table: str = "") -> None:
-        super().__init__(recipients_table, key=("campaignId", "leadId"))
+        self.table = Table(recipients_table, key=("campaignId", "leadId"))
         self.campaigns_table, self.logs_table, self.metrics_table = campaigns_table, logs_table, metrics_table
         self.templates_table = templates_table
 
@@ -74,7 +88,7 @@ class RecipientStore(BulkTable):
         if statuses:
             args["FilterExpression"] = Attr("status").is_in(list(statuses))
         while True:
-            response = self._table.query(**args)
+            response = self.table.resource.query(**args)
             yield plain(response.get("Items", []))
             if not response.get("LastEvaluatedKey"):
                 return
@@ -101,14 +115,14 @@ class RecipientStore(BulkTable):
                                 "ExpressionAttributeNames": _STATUS}
         if start:
             args["ExclusiveStartKey"] = start
-        response = self._table.query(**args)
+        response = self.table.resource.query(**args)
         counts: dict[str, int] = {}
         for item in response.get("Items", []):
             counts[item["status"]] = counts.get(item["status"], 0) + 1
         return counts, response.get("LastEvaluatedKey")
 
     def of(self, campaign_id: str, lead_ids: list[str]) -> dict[str, dict[str, Any]]:
-        items = self.get_all([{"campaignId": campaign_id, "leadId": lead} for lead in lead_ids])
+        items = self.table.get_all([{"campaignId": campaign_id, "leadId": lead} for lead in lead_ids])
         return {item["leadId"]: item for item in items}
 
     # -- the snapshot ---------------------------------------------------------------------------
@@ -129,10 +143,10 @@ class RecipientStore(BulkTable):
                 actions += [(kind, body) for action in counter_actions(self.metrics_table, campaign_id, day, {"queued": len(chunk)})
                             for kind, body in action.items()]
                 first = len(actions)
-                actions += [("Put", {"TableName": self.name, "ConditionExpression": "attribute_not_exists(leadId)",
+                actions += [("Put", {"TableName": self.table.name, "ConditionExpression": "attribute_not_exists(leadId)",
                                      "Item": {"campaignId": campaign_id, "leadId": lead, "status": status, "run": run_id,
                                               "addedAt": at, "openCampaign": campaign_id}}) for lead, status in chunk]
-                failed = self._transact(actions)
+                failed = self.table.transact(actions)
                 if 0 in failed:
                     raise ConditionFailed
                 if not failed:
@@ -167,13 +181,13 @@ class RecipientStore(BulkTable):
             while chunk:
                 actions = []
                 for lead in chunk:
-                    body: dict[str, Any] = {"TableName": self.name, "Key": {"campaignId": campaign_id, "leadId": lead},
+                    body: dict[str, Any] = {"TableName": self.table.name, "Key": {"campaignId": campaign_id, "leadId": lead},
                                             "UpdateExpression": update, "ConditionExpression": condition,
                                             "ExpressionAttributeValues": {**used, **(per_lead or {}).get(lead, {})}}
                     if names:
                         body["ExpressionAttributeNames"] = names
                     actions.append(("Update", body))
-                failed = self._transact(actions)
+                failed = self.table.transact(actions)
                 lost += [chunk[i] for i in sorted(failed)]
                 chunk = [lead for i, lead in enumerate(chunk) if i not in failed] if failed else []
         return lost
@@ -210,7 +224,7 @@ class RecipientStore(BulkTable):
         names = {k: v for k, v in {"#status": "status", "#run": "run"}.items() if k in update or k in condition}
         try:
             with conditional_write():
-                self._client.update_item(TableName=self.name, Key={"campaignId": campaign_id, "leadId": lead_id},
+                self.table.client.update_item(TableName=self.table.name, Key={"campaignId": campaign_id, "leadId": lead_id},
                                          UpdateExpression=update, ConditionExpression=condition,
                                          ExpressionAttributeNames=names, ExpressionAttributeValues=values)
         except ConditionFailed:
@@ -232,14 +246,14 @@ class RecipientStore(BulkTable):
             chunk = lead_ids[start:start + CLAIM_BATCH]
             while chunk:
                 actions = list(checks) + [("Update", {
-                    "TableName": self.name, "Key": {"campaignId": campaign["id"], "leadId": lead},
+                    "TableName": self.table.name, "Key": {"campaignId": campaign["id"], "leadId": lead},
                     "UpdateExpression": "SET #status = :sending, claimToken = :token, claimedAt = :at",
                     "ConditionExpression": "#status = :released AND #run = :run AND dueAt <= :soon",
                     "ExpressionAttributeNames": {"#status": "status", "#run": "run"},
                     "ExpressionAttributeValues": {":sending": SENDING, ":released": RELEASED, ":run": campaign["runId"],
                                                   ":token": token, ":at": Decimal(int(at)),
                                                   ":soon": stored_seconds(at + EARLY)}}) for lead in chunk]
-                failed = self._transact(actions)
+                failed = self.table.transact(actions)
                 if 0 in failed or 1 in failed:
                     return claimed, "campaign" if 0 in failed else "template"
                 if not failed:
@@ -290,25 +304,25 @@ class RecipientStore(BulkTable):
                             {":unconfirmed": UNCONFIRMED, ":sending": SENDING, ":token": token, ":at": at,
                              ":why": "claim left by a crash"}):
                 return UNCONFIRMED
-            recipient = self.get({"campaignId": campaign_id, "leadId": lead_id}) or {}
+            recipient = self.table.get({"campaignId": campaign_id, "leadId": lead_id}) or {}
             if recipient.get("status") != SENDING or not recipient.get("sesMessageId"):
                 return None
-        actions = [("Update", {"TableName": self.name, "Key": {"campaignId": campaign_id, "leadId": lead_id},
+        actions = [("Update", {"TableName": self.table.name, "Key": {"campaignId": campaign_id, "leadId": lead_id},
                                "UpdateExpression": "SET #status = :sent, messageId = :m, doneAt = :at REMOVE openCampaign",
                                "ConditionExpression": held, "ExpressionAttributeNames": dict(_STATUS),
                                "ExpressionAttributeValues": {":sent": SENT, ":m": recipient["sesMessageId"], ":at": at,
                                                              ":sending": SENDING, ":token": token}})]
         actions += [(kind, body) for action in counter_actions(self.metrics_table, campaign_id, day, {"sent": 1})
                     for kind, body in action.items()]
-        return SENT if not self._transact(actions) else None
+        return SENT if not self.table.transact(actions) else None
 
     def note_message(self, campaign_id: str, lead_id: str, message_id: str) -> str | None:
         """Record SES's message id on a recipient that is still claimed or unconfirmed; returns its status
         then (None when it is in neither, e.g. already recorded as sent)."""
         try:
             with conditional_write():
-                response = self._client.update_item(
-                    TableName=self.name, Key={"campaignId": campaign_id, "leadId": lead_id},
+                response = self.table.client.update_item(
+                    TableName=self.table.name, Key={"campaignId": campaign_id, "leadId": lead_id},
                     UpdateExpression="SET sesMessageId = :m", ConditionExpression="#status IN (:sending, :unconfirmed)",
                     ExpressionAttributeNames=_STATUS, ReturnValues="ALL_OLD",
                     ExpressionAttributeValues={":m": message_id, ":sending": SENDING, ":unconfirmed": UNCONFIRMED})
@@ -318,7 +332,7 @@ class RecipientStore(BulkTable):
 
     def confirm(self, campaign_id: str, lead_id: str, message_id: str, at: str) -> bool:
         """An unconfirmed recipient that SES's Send event proves sent: sent, and counted, once."""
-        actions = [("Update", {"TableName": self.name, "Key": {"campaignId": campaign_id, "leadId": lead_id},
+        actions = [("Update", {"TableName": self.table.name, "Key": {"campaignId": campaign_id, "leadId": lead_id},
                                "UpdateExpression": "SET #status = :sent, messageId = :m, doneAt = :at",
                                "ConditionExpression": "#status = :unconfirmed", "ExpressionAttributeNames": dict(_STATUS),
                                "ExpressionAttributeValues": {":sent": SENT, ":m": message_id, ":at": at,
@@ -332,9 +346,9 @@ class RecipientStore(BulkTable):
                               "ConditionExpression": "#sum.#unconfirmed > :zero",
                               "ExpressionAttributeNames": {"#sum": "summary", "#sent": "sent", "#unconfirmed": "unconfirmed"},
                               "ExpressionAttributeValues": {":zero": 0, ":one": 1}})
-        failed = self._transact([*actions, summary])
+        failed = self.table.transact([*actions, summary])
         if failed == {len(actions)}:  # not completed yet (no summary): the recipient and counters alone
-            failed = self._transact(actions)
+            failed = self.table.transact(actions)
         return not failed
 
     # -- outcomes -------------------------------------------------------------------------------
@@ -353,7 +367,7 @@ class RecipientStore(BulkTable):
                 if outcome["status"] == UNCONFIRMED:
                     condition += " AND attribute_not_exists(sesMessageId)"
                 actions.append(("Update", {
-                    "TableName": self.name, "Key": {"campaignId": campaign_id, "leadId": outcome["leadId"]},
+                    "TableName": self.table.name, "Key": {"campaignId": campaign_id, "leadId": outcome["leadId"]},
                     "UpdateExpression": f"SET #status = :done, {expression} REMOVE openCampaign, dueAt",
                     "ConditionExpression": condition,
                     "ExpressionAttributeNames": {"#status": "status", **names},
@@ -361,7 +375,7 @@ class RecipientStore(BulkTable):
             actions += [("Put", {"TableName": self.logs_table, "Item": entry}) for entry in logs]
             actions += [(kind, body) for action in counter_actions(self.metrics_table, campaign_id, day, counters)
                         for kind, body in action.items()]
-            failed = self._transact(actions)
+            failed = self.table.transact(actions)
             if not failed:
                 return
             lost = {outcomes[i]["leadId"] for i in failed if i < len(outcomes)}
@@ -387,10 +401,10 @@ class RecipientStore(BulkTable):
         body["ExpressionAttributeNames"] |= names
         body["ExpressionAttributeValues"] |= placeholders
         if not also:
-            if not transact_unless_first_fails(self._client, [{kind: body}]):
+            if not transact_unless_first_fails(self.table.client, [{kind: body}]):
                 raise ConditionFailed
             return True
-        failed = self._transact([(kind, body), *also])
+        failed = self.table.transact([(kind, body), *also])
         if 0 in failed:
             raise ConditionFailed
         return not failed
@@ -401,7 +415,7 @@ class RecipientStore(BulkTable):
         move = campaigns.transition(Action.AUTOPAUSE)
         expression, names, placeholders = assignments({**move.values(iso(now)), "pauseReason": reason}, "p")
         allowed = {f":from{i}": status for i, status in enumerate(sorted(move.allowed_from))}
-        return transact_unless_first_fails(self._client, [
+        return transact_unless_first_fails(self.table.client, [
             {"Update": {"TableName": self.campaigns_table, "Key": {"id": campaign_id}, "UpdateExpression": "SET " + expression,
                         "ConditionExpression": f"#status IN ({', '.join(allowed)})", "ExpressionAttributeNames": {**names, **_STATUS},
                         "ExpressionAttributeValues": {**placeholders, **allowed}}},

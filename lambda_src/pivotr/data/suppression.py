@@ -11,12 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from pivotr.data.dynamo import BulkTable, Read, get_together
+from pivotr.data.dynamo import Read, Table, get_together
 
 
-class SuppressionList(BulkTable):
+class SuppressionList:
     def __init__(self, table: str) -> None:
-        super().__init__(table)
+        self.table = Table(table)
+
+    def reason_for(self, lead_id: str) -> str | None:
+        """Why the address of ``lead_id`` is suppressed (None: it is not)."""
+        entry = self.table.get({"id": lead_id})
+        return entry["reason"] if entry else None
 
     def reasons(self, lead_ids: list[str]) -> dict[str, str]:
         """Lead id -> why it is suppressed, for those of ``lead_ids`` that are (100 keys per request)."""
@@ -26,7 +31,7 @@ class SuppressionList(BulkTable):
 
     def read(self, lead_ids: list[str]) -> Read:
         """The read of ``lead_ids``' entries, to share requests with other reads (``get_together``)."""
-        return Read(self, [{"id": lead} for lead in dict.fromkeys(lead_ids)], ("id", "reason"))
+        return Read(self.table, [{"id": lead} for lead in dict.fromkeys(lead_ids)], ("id", "reason"))
 
     @staticmethod
     def reasons_in(entries: list[dict[str, Any]]) -> dict[str, str]:
@@ -40,10 +45,10 @@ class SuppressionList(BulkTable):
             item["email"] = email
         if campaign_id:
             item["campaignId"] = campaign_id
-        return {"Put": {"TableName": self.name, "Item": item}}
+        return {"Put": {"TableName": self.table.name, "Item": item}}
 
     def add(self, lead_id: str, reason: str, at: str, email: str | None = None, campaign_id: str | None = None) -> None:
-        self._client.put_item(**self.entry(lead_id, reason, at, email, campaign_id)["Put"])
+        self.table.client.put_item(**self.entry(lead_id, reason, at, email, campaign_id)["Put"])
 
     def everything(self) -> dict[str, str]:
         """Every entry (lead id -> reason), a few 1 MB Scan pages: a large import checks its rows against
@@ -52,7 +57,7 @@ class SuppressionList(BulkTable):
         found: dict[str, str] = {}
         args: dict[str, Any] = {"ProjectionExpression": "id, reason"}
         while True:
-            page = self._table.scan(**args)
+            page = self.table.resource.scan(**args)
             found |= self.reasons_in(page.get("Items", []))
             if "LastEvaluatedKey" not in page:
                 return found

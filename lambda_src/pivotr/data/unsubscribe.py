@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 from functools import cached_property
 
-import boto3
-
+from pivotr.data import clients
 from pivotr.data.counters import counter_actions
 from pivotr.data.dynamo import transact_unless_first_fails
 from pivotr.data.secrets import secret
@@ -41,7 +40,7 @@ class UnsubscribeStore:
 
     @cached_property
     def _client(self):
-        return boto3.resource("dynamodb").meta.client
+        return clients.dynamodb()
 
     def unsubscribe(self, lead_id: str, campaign_id: str | None, at: str) -> bool:
         """True when this call unsubscribed the lead; False when it already was (or is unknown). The

@@ -33,9 +33,9 @@ def build(env: LeadsEnv) -> APIGatewayHttpResolver:
     @app.post("/leads")
     def create() -> Response:
         lead = leads.new_lead(json_body(app), now())
-        entry = suppression.get({"id": lead["id"]})
-        if entry:  # the address opted out, bounced or complained before: a new record cannot undo that
-            lead["status"] = entry["reason"]
+        reason = suppression.reason_for(lead["id"])
+        if reason:  # the address opted out, bounced or complained before: a new record cannot undo that
+            lead["status"] = reason
         try:
             table.put_new(lead)
         except ConditionFailed:

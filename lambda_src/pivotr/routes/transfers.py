@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from pivotr import safejson
-from pivotr.data.dynamo import BulkTable, Table
+from pivotr.data.dynamo import Table
 from pivotr.data.jobs import JobStore
 from pivotr.data.objects import Bucket
 from pivotr.data.queues import Queue
@@ -25,7 +25,7 @@ logger = Logger()
 def transfers(env: ImportEnv | TransferEnv) -> Transfers:
     """The jobs service for the API (which creates and shows jobs) or the worker (which runs them)."""
     recipients = Table(env.recipients_table, ("campaignId", "leadId")) if isinstance(env, TransferEnv) else None
-    return Transfers(jobs=JobStore(env.jobs_table), bucket=Bucket(env.transfers_bucket), leads=BulkTable(env.leads_table),
+    return Transfers(jobs=JobStore(env.jobs_table), bucket=Bucket(env.transfers_bucket), leads=Table(env.leads_table),
                      suppression=SuppressionList(env.suppression_table), verification=Queue(env.verification_queue_url),
                      work=Queue(env.transfers_queue_url), recipients=recipients)
 

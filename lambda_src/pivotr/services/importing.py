@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pivotr.data.dynamo import BulkTable
+from pivotr.data.dynamo import Table
 from pivotr.data.queues import Queue
 from pivotr.data.suppression import SuppressionList
 from pivotr.domain import importing
@@ -13,7 +13,7 @@ from pivotr.env import ImportEnv
 
 class ImportService:
     def __init__(self, env: ImportEnv) -> None:
-        self.leads, self.verification = BulkTable(env.leads_table), Queue(env.verification_queue_url)
+        self.leads, self.verification = Table(env.leads_table), Queue(env.verification_queue_url)
         self.suppression = SuppressionList(env.suppression_table)
 
     def run(self, parsed: importing.ParsedImport, *, on_duplicate: str, verify: bool) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pivotr.data.dynamo import BulkTable, Table
+from pivotr.data.dynamo import Table
 from pivotr.data.jobs import JobStore, Lost
 from pivotr.data.objects import MIN_PART, Bucket, Replaced
 from pivotr.data.queues import Queue
@@ -55,7 +55,7 @@ def job_of_key(key: str) -> str | None:
 class Transfers:
     jobs: JobStore
     bucket: Bucket
-    leads: BulkTable
+    leads: Table
     suppression: SuppressionList
     verification: Queue
     work: Queue  # this worker's own queue: "go on with job X"

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from pivotr.data.dynamo import BulkTable, Table
+from pivotr.data.dynamo import Table
 from pivotr.data.mailer import Mailer
 from pivotr.data.queues import Queue
 from pivotr.data.rate import RateLedger
@@ -36,7 +36,7 @@ logger = Logger()
 class SendingService:
     def __init__(self, env: SendEnv, runtime: Runtime | None = None) -> None:
         self.env, self.runtime = env, runtime or Runtime()
-        campaigns, leads = Table(env.campaigns_table), BulkTable(env.leads_table)
+        campaigns, leads = Table(env.campaigns_table), Table(env.leads_table)
         suppression = SuppressionList(env.suppression_table)
         recipients = RecipientStore(env.recipients_table, env.campaigns_table, env.logs_table, env.metrics_table,
                                     env.templates_table)

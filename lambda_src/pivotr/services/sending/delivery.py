@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pivotr.data.dynamo import BulkTable, Read, Table, get_together
+from pivotr.data.dynamo import Read, Table, get_together
 from pivotr.data.mailer import AccountRefused, Mailer, Rejected, Throttled
 from pivotr.data.queues import BATCH, Queue
 from pivotr.data.rate import RateLedger
@@ -55,7 +55,7 @@ class Batch:
 
 
 class Delivery:
-    def __init__(self, runtime: Runtime, *, campaigns: Table, templates: Table, leads: BulkTable,
+    def __init__(self, runtime: Runtime, *, campaigns: Table, templates: Table, leads: Table,
                  suppression: SuppressionList, recipients: RecipientStore, queue: Queue, mailer: Mailer,
                  rate: RateLedger, signing_key: Callable[[], bytes], unsubscribe_base_url: str) -> None:
         self.runtime, self.campaigns, self.templates, self.leads = runtime, campaigns, templates, leads

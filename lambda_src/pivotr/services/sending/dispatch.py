@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from pivotr.data.dynamo import BulkTable, ConditionFailed, Table, stored_seconds
+from pivotr.data.dynamo import ConditionFailed, Table, stored_seconds
 from pivotr.data.queues import BATCH, Queue
 from pivotr.data.rate import BookConflict, RateLedger
 from pivotr.data.recipients import RecipientStore
@@ -49,7 +49,7 @@ BOOK_ATTEMPTS = 8  # releases that lost the rate book to another one in a row be
 
 
 class Dispatcher:
-    def __init__(self, runtime: Runtime, *, campaigns: Table, leads: BulkTable, suppression: SuppressionList,
+    def __init__(self, runtime: Runtime, *, campaigns: Table, leads: Table, suppression: SuppressionList,
                  recipients: RecipientStore, queue: Queue, verification: Queue, rate: RateLedger) -> None:
         self.runtime, self.campaigns, self.leads, self.suppression = runtime, campaigns, leads, suppression
         self.recipients, self.queue, self.verification, self.rate = recipients, queue, verification, rate
