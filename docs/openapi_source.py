@@ -16,7 +16,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "lambda_src")]
 # The request and response schemas come from the field specs the validator enforces (one source).
 from pivotr.domain import campaigns, jobs, leads, metrics, templates  # noqa: E402
 from pivotr.domain.rate import WaitReason  # noqa: E402
-from pivotr.validation import object_schema  # noqa: E402
+from pivotr.validation import object_schema, schema_object  # noqa: E402
 
 from modules.routes import PUBLIC_ROUTES  # noqa: E402 (which operations need no JWT: declared once, there)
 
@@ -43,13 +43,7 @@ ID = s("string", pattern="^[A-Za-z0-9_-]{1,64}$")
 TAGS = s("array", items=s("string", maxLength=64), maxItems=50)
 
 
-def obj(properties: dict[str, Any], required: list[str] | None = None, *, closed: bool = False) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
-    if required:
-        schema["required"] = required
-    if closed:
-        schema["additionalProperties"] = False
-    return schema
+obj = schema_object
 
 
 def page_of(item: str) -> dict[str, Any]:

@@ -73,7 +73,7 @@ def test_the_document_and_the_validator_agree(name: str) -> None:
     document = Document(schema)
     semantic = {field for field, spec in fields.items() if checked(spec)}
 
-    @settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
     @given(near(schema, DOCUMENT))
     def agree(body: Any) -> None:
         allowed, refusals = document.is_valid(body), refused(body, fields, partial)

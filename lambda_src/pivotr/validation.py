@@ -66,9 +66,14 @@ _TYPES = {str: "string", int: "integer", bool: "boolean", list: "array", dict: "
 def object_schema(fields: Mapping[str, Field], *, partial: bool = False, closed: bool = True) -> dict[str, Any]:
     """The schema of a body ``validate(body, fields, partial=partial)`` reads: its known fields, the
     required ones (none when ``partial``), nothing else when ``closed`` (requests; answers add fields)."""
-    schema: dict[str, Any] = {"type": "object", "properties": {name: spec.schema() for name, spec in fields.items()}}
-    required = [name for name, spec in fields.items() if spec.required]
-    if required and not partial:
+    required = [] if partial else [name for name, spec in fields.items() if spec.required]
+    return schema_object({name: spec.schema() for name, spec in fields.items()}, required, closed=closed)
+
+
+def schema_object(properties: dict[str, Any], required: list[str] | None = None, *, closed: bool = False) -> dict[str, Any]:
+    """An OpenAPI object schema of ``properties`` (name -> schema)."""
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
         schema["required"] = required
     if closed:
         schema["additionalProperties"] = False

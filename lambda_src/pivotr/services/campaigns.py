@@ -3,7 +3,6 @@ domain error (pivotr.errors), which pivotr.http turns into its status."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from pivotr.data.dynamo import ConditionFailed, Table
@@ -15,9 +14,8 @@ from pivotr.domain.sending import tick_message
 from pivotr.env import CampaignsEnv
 from pivotr.errors import Conflict, conflict, invalid, not_found, unavailable
 from pivotr.ids import new_id
+from pivotr.services import Body
 from pivotr.timestamps import now
-
-Body = Callable[[], Any]  # the request's body, read once the thing it changes is found (else 404 whatever the body)
 
 
 class CampaignService:
