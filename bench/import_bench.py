@@ -30,13 +30,12 @@ def run(outdir: Path) -> list[tuple[str, str]]:
     from moto import mock_aws
 
     sys.path[:0] = [str(ROOT), str(ROOT / "lambda_src")]
-    from simulator.provision import create_tables, resolve_environment
     from simulator.lambda_events import LambdaContext, http_event
+    from simulator.provision import create_tables, offline_account, plan_of, resolve_environment
 
-    plan = json.loads((outdir / "stacks" / "pivotr-mailer-dev" / "cdk.tf.json").read_text())
+    plan = plan_of(outdir)
     [function] = [f for f in plan["resource"]["aws_lambda_function"].values() if f["function_name"].endswith("lead-import")]
-    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="ap-south-1",
-                      POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_LOG_LEVEL="WARNING")
+    offline_account()
     with mock_aws():
         create_tables(plan)
         os.environ.update(resolve_environment(plan, function["environment"]["variables"]))

@@ -306,10 +306,10 @@ def _stand_in_main(outdir: Path) -> None:
 
     sys.path[:0] = [str(ROOT), str(ROOT / "lambda_src")]
     from simulator import moto_speed
+    from simulator.provision import offline_account, plan_of
 
-    plan = json.loads((outdir / "stacks" / "pivotr-mailer-dev" / "cdk.tf.json").read_text())
-    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="ap-south-1",
-                      POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_LOG_LEVEL="WARNING")
+    plan = plan_of(outdir)
+    offline_account()
     meter = Meter()
     moto_speed.install()
     with mock_aws():
@@ -368,10 +368,10 @@ def run(outdir: Path) -> list[tuple[str, str]]:
 
     sys.path[:0] = [str(ROOT), str(ROOT / "lambda_src")]
     from simulator import moto_speed
+    from simulator.provision import offline_account, plan_of
 
-    plan = json.loads((outdir / "stacks" / "pivotr-mailer-dev" / "cdk.tf.json").read_text())
-    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="ap-south-1",
-                      POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_LOG_LEVEL="WARNING")
+    plan = plan_of(outdir)
+    offline_account()
     meter = Meter()
     rows: list[tuple[str, str]] = []
     moto_speed.install()  # only moto's speed: requests and answers are the same

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from typing import TextIO
+from typing import Any, TextIO
 
 from botocore.exceptions import ClientError
 
@@ -56,13 +56,18 @@ def put_secret(plan: StagePlan, aws: Clients, short: str, value: str) -> list[st
             KeyRing.parse(value)
         except ValueError as error:
             raise OperatorError(str(error)) from None
+    version = _store(plan, aws("secretsmanager"), secret_id, value)
+    return [f"stored a new value of {secret_id} (version {version}); functions read it within 5 minutes"]
+
+
+def _store(plan: StagePlan, sm: Any, secret_id: str, value: str) -> str:
+    """Put ``value`` as the secret's new version (its id); the secret itself is the deploy's to create."""
     try:
-        version = aws("secretsmanager").put_secret_value(SecretId=secret_id, SecretString=value)["VersionId"]
+        return sm.put_secret_value(SecretId=secret_id, SecretString=value)["VersionId"]
     except ClientError as error:
         if error_code(error) == "ResourceNotFoundException":
             raise OperatorError(f"{secret_id} does not exist yet: make deploy STAGE={plan.stage} first") from None
         raise
-    return [f"stored a new value of {secret_id} (version {version}); functions read it within 5 minutes"]
 
 
 def rotate_unsubscribe_key(plan: StagePlan, aws: Clients, overlap_days: int, now: float,
@@ -82,12 +87,7 @@ def rotate_unsubscribe_key(plan: StagePlan, aws: Clients, overlap_days: int, now
         raise OperatorError(f"{secret_id}: {error}; put a fresh key with make secret") from None
     key = new_key().encode()
     ring = KeyRing(key) if current is None else current.rotate(key, now, overlap_days * DAY)
-    try:
-        sm.put_secret_value(SecretId=secret_id, SecretString=ring.dumps())
-    except ClientError as error:
-        if error_code(error) == "ResourceNotFoundException":
-            raise OperatorError(f"{secret_id} does not exist yet: make deploy STAGE={plan.stage} first") from None
-        raise
+    _store(plan, sm, secret_id, ring.dumps())
     if current is None:
         return [f"stored the first unsubscribe signing key of {plan.stage}"]
     return [f"rotated the unsubscribe signing key of {plan.stage}: new mail is signed with the new key within 5 minutes;",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -124,3 +126,15 @@ def create_bucket(plan: dict[str, Any], logical_id: str) -> str:
             queues.append({"QueueArn": arn, "Events": queue["events"], "Filter": {"Key": {"FilterRules": rules}}})
         s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration={"QueueConfigurations": queues})
     return name
+
+
+def plan_of(outdir: Path, stage: str = "dev") -> dict[str, Any]:
+    """The synthesized plan of a stage, from ``make synth``'s output folder."""
+    return json.loads((outdir / "stacks" / f"pivotr-mailer-{stage}" / "cdk.tf.json").read_text())
+
+
+def offline_account(**extra: str) -> None:
+    """The process environment of code run against moto: stand-in credentials and region, no X-Ray
+    daemon, quiet Powertools logs."""
+    os.environ.update(AWS_ACCESS_KEY_ID="simulated", AWS_SECRET_ACCESS_KEY="simulated", AWS_DEFAULT_REGION="ap-south-1",
+                      POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_LOG_LEVEL="WARNING", **extra)
