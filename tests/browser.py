@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,8 @@ from typing import Any
 
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C key of an element reference
 CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+IMPLICIT_WAIT_MS = 10_000
+NAVIGATION_TIMEOUT = 10.0  # seconds a click that submits a form may take to replace the page
 
 
 class Browser:
@@ -38,17 +41,30 @@ class Browser:
     def source(self) -> str:
         return self._call("GET", "/source")
 
-    def text(self, css: str) -> str:
-        element = self._call("POST", "/element", {"using": "css selector", "value": css})[ELEMENT]
-        return self._call("GET", f"/element/{element}/text")
+    def _find(self, css: str) -> str:
+        return self._call("POST", "/element", {"using": "css selector", "value": css})[ELEMENT]
 
-    def click(self, css: str) -> None:
-        element = self._call("POST", "/element", {"using": "css selector", "value": css})[ELEMENT]
-        self._call("POST", f"/element/{element}/click", {})
+    def text(self, css: str) -> str:
+        return self._call("GET", f"/element/{self._find(css)}/text")
+
+    def click(self, css: str, *, navigates: bool = False) -> None:
+        """Click; with ``navigates`` (a form's submit button), return only once the page was replaced,
+        so that what is read next is the new page, not the old one still showing."""
+        page = self._find("html") if navigates else None
+        self._call("POST", f"/element/{self._find(css)}/click", {})
+        if page is None:
+            return
+        deadline = time.monotonic() + NAVIGATION_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                self._call("GET", f"/element/{page}/name")
+            except urllib.error.HTTPError:  # stale element reference: the document was replaced
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"clicking {css} did not load a new page within {NAVIGATION_TIMEOUT} s")
 
     def style(self, css: str, prop: str) -> str:
-        element = self._call("POST", "/element", {"using": "css selector", "value": css})[ELEMENT]
-        return self._call("GET", f"/element/{element}/css/{prop}")
+        return self._call("GET", f"/element/{self._find(css)}/css/{prop}")
 
     def console(self) -> list[dict[str, Any]]:
         """The browser's console since the last call (CSP violations are reported there)."""
@@ -91,6 +107,7 @@ def browser() -> Iterator[Browser]:
         binary = next(p for p in CHROMIUM if Path(p).exists())
         capabilities = {"capabilities": {"alwaysMatch": {
             "browserName": "chrome", "goog:loggingPrefs": {"browser": "ALL"},
+            "timeouts": {"implicit": IMPLICIT_WAIT_MS},  # finding an element waits for a page still loading
             "goog:chromeOptions": {"binary": binary, "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=900,700",
                 "--no-first-run", "--disable-extensions"]}}}}

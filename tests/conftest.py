@@ -59,6 +59,16 @@ def _whole_suite(config: pytest.Config) -> bool:
     return not config.option.keyword and not config.option.markexpr and args <= {str(ROOT / "tests"), str(ROOT)}
 
 
+# The longest files start first, one per worker, so that the rest fills in around them instead of one
+# of them starting last and running alone (xdist hands out files in collection order).
+LONGEST_FIRST = ("test_campaign_lifecycle.py", "test_sending_faults.py", "test_fast_import.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: place for place, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     from tests import iam_check
 

@@ -51,7 +51,7 @@ def test_the_page_renders_its_button_unsubscribes_and_a_tampered_link_shows_the_
         chrome.screenshot(ARTIFACTS / "1-confirm.png")
         assert api.get(f"/leads/{lead_id}").body["status"] == "new"  # opening changes nothing
         # When the button is pressed (a form POST, which the CSP's form-action must allow)
-        chrome.click("button")
+        chrome.click("button", navigates=True)
         # Then the confirmation shows and the lead is unsubscribed
         assert chrome.text("h1") == "You are unsubscribed"
         chrome.screenshot(ARTIFACTS / "2-done.png")
