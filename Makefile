@@ -64,7 +64,7 @@ browser: ## Debian's chromium and chromium-driver, for the browser tests (instal
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver; }
 
 test: install browser ## run the whole suite: unit, handler (moto), browser, snapshots, rules, checkov
-	$(PY) -m pytest -n 2 --dist loadfile  # two workers: the 2-core machine; a file stays on one worker
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder  # two workers (2 cores); a file stays on one worker; files go in collection order, longest first (tests/conftest.py)
 
 test-terrain: install terrain-install ## synthesize every stack with CDKTF and CDK Terrain; fail on any difference but the version label
 	$(PY) terrain/compare.py

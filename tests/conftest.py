@@ -60,7 +60,8 @@ def _whole_suite(config: pytest.Config) -> bool:
 
 
 # The longest files start first, one per worker, so that the rest fills in around them instead of one
-# of them starting last and running alone (xdist hands out files in collection order).
+# of them starting last and running alone. xdist hands out files in collection order only with
+# --no-loadscope-reorder (make test passes it); by default it sends the files with most tests first.
 LONGEST_FIRST = ("test_campaign_lifecycle.py", "test_sending_faults.py", "test_fast_import.py")
 
 
