@@ -66,18 +66,18 @@ class MailerStack(AwsStack):
         data = Data(self, config, naming)  # tables, the transfer bucket, secrets
         functions = Functions(self, config, naming, archive)  # every function, one archive
         sending = SendingPipeline(self, config, naming, data, functions)  # campaigns → SES → feedback; verification
-        imports = Imports(data, functions, sending)  # small files at once, any size as jobs
-        api = Api(self, config, naming, data, functions, sending)  # HTTP API, Cognito, public routes contained
+        Imports(data, functions)  # small files at once, any size as jobs
+        api = Api(self, config, naming, data, functions)  # HTTP API, Cognito, public routes contained
         functions.seal()
         observability = Observability(self, config, naming, data, functions,
-                                      [sending.sending, sending.verification, imports.work, sending.ses.feedback_queue], api)
+                                      [data.sending, data.verification, data.transfers, sending.ses.feedback_queue], api)
 
         outputs = {
             "api_url": api.http.url,
             "dashboard_url": observability.monitoring.dashboard_url,
-            "sending_queue_url": sending.sending.url,
-            "verification_queue_url": sending.verification.url,
-            "transfers_queue_url": imports.work.url,
+            "sending_queue_url": data.sending.url,
+            "verification_queue_url": data.verification.url,
+            "transfers_queue_url": data.transfers.url,
             "transfers_bucket": data.transfer_bucket.name,
             "feedback_queue_url": sending.ses.feedback_queue.url,
             **{f"{name}_table": t.table_name for name, t in data.tables.items()},

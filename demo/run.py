@@ -37,13 +37,14 @@ def start_aws() -> str:
 
     from moto.server import ThreadedMotoServer
 
+    from simulator.provision import offline_account
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per AWS request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="demo", AWS_SECRET_ACCESS_KEY="demo",
-                      AWS_DEFAULT_REGION="ap-south-1", POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_LOG_LEVEL="WARNING")
+    offline_account(AWS_ENDPOINT_URL=endpoint)
     return endpoint
 
 

@@ -86,14 +86,13 @@ class SendingPipeline:
     process-feedback; verify-email hands verified recipients back to the release gate."""
 
     def __init__(self, stack: AwsStack, config: StageConfig, naming: Naming, data: Data, functions: Functions) -> None:
-        self.sending, self.verification = data.sending, data.verification
         self.ses = Ses(stack, "ses", config=config.ses, naming=naming, region=config.region, account=stack.account_id)
         send_email, verify_email, process_feedback = functions["send-email"], functions["verify-email"], functions["process-feedback"]
         t = data.table
 
-        send_email.add_sqs_source(self.sending)
-        self.sending.connect_producer(send_email)  # dispatch ticks queue paced sends and the next tick
-        self.verification.connect_producer(send_email)  # campaigns that verify their audience first
+        send_email.add_sqs_source(data.sending)
+        data.sending.connect_producer(send_email)  # dispatch ticks queue paced sends and the next tick
+        data.verification.connect_producer(send_email)  # campaigns that verify their audience first
         self.ses.connect_sender(send_email)
         data.signing_key.connect(send_email)
         # Table operations as the code performs them (the handler tests check each call against these)
@@ -106,7 +105,7 @@ class SendingPipeline:
         t("metrics").connect(send_email, "update")
         t("settings").connect(send_email, "get", "put")  # the account's SES rate book, shared by every release (data/rate.py)
 
-        verify_email.add_sqs_source(self.verification)
+        verify_email.add_sqs_source(data.verification)
         data.verifier_key.connect(verify_email)
         verify_email.add_environment("VERIFIER_BASE_URL", config.verifier_base_url)
         t("leads").connect(verify_email, "get", "update")
@@ -120,46 +119,40 @@ class SendingPipeline:
         t("logs").connect(process_feedback, "put")
         t("metrics").connect(process_feedback, "query", "update")
 
-    @property
-    def queues(self) -> list[QueueRef]:
-        return [self.sending, self.verification, self.ses.feedback_queue]
-
 
 class Imports:
     """lead-import (small files at once; creates jobs) and transfer-worker (jobs of any size, through
     the transfer bucket and the transfers queue)."""
 
-    def __init__(self, data: Data, functions: Functions, pipeline: SendingPipeline) -> None:
-        self.work = data.transfers
-        bucket, lead_import, transfer_worker, t = data.transfer_bucket, functions["lead-import"], functions["transfer-worker"], data.table
+    def __init__(self, data: Data, functions: Functions) -> None:
+        work, bucket, lead_import, transfer_worker, t = data.transfers, data.transfer_bucket, functions["lead-import"], functions["transfer-worker"], data.table
 
-        pipeline.verification.connect_producer(lead_import)
+        data.verification.connect_producer(lead_import)
         data.signing_key.connect(lead_import)  # nextTokens of /imports and /exports
         t("leads").connect(lead_import, "batch_get", "batch_write", "update")
         t("suppression").connect(lead_import, "batch_get")  # a re-imported address keeps its suppression
         t("jobs").connect(lead_import, "get", "put", indexes=("kind-index",))  # creates and shows import and export jobs
-        self.work.connect_producer(lead_import)  # an export job's first message
+        work.connect_producer(lead_import)  # an export job's first message
         bucket.connect(lead_import)
         bucket.grant_sign_uploads(lead_import)
         bucket.grant_sign_downloads(lead_import)
 
-        transfer_worker.add_sqs_source(self.work, batch_size=1, batching_window=0)  # one job's block per invocation
-        self.work.connect_producer(transfer_worker)  # "go on with job X" when its time runs short
+        transfer_worker.add_sqs_source(work, batch_size=1, batching_window=0)  # one job's block per invocation
+        work.connect_producer(transfer_worker)  # "go on with job X" when its time runs short
         bucket.connect(transfer_worker)
         bucket.grant_process(transfer_worker)
         t("jobs").connect(transfer_worker, "get", "update")  # conditional checkpoints
         t("leads").connect(transfer_worker, "batch_get", "batch_write", "update", "scan", indexes=("status-index",))
         t("recipients").connect(transfer_worker, "query")  # exports of a campaign's recipients
         t("suppression").connect(transfer_worker, "scan")  # a job reads the whole list once per invocation
-        pipeline.verification.connect_producer(transfer_worker)
+        data.verification.connect_producer(transfer_worker)
 
 
 class Api:
     """The HTTP API: Cognito JWT on every route but the public ones (``modules.routes``), and what the
     API functions reach behind it."""
 
-    def __init__(self, stack: tf.Construct, config: StageConfig, naming: Naming, data: Data, functions: Functions,
-                 pipeline: SendingPipeline) -> None:
+    def __init__(self, stack: tf.Construct, config: StageConfig, naming: Naming, data: Data, functions: Functions) -> None:
         api_leads, api_unsubscribe, api_campaigns, api_metrics = (
             functions["api-leads"], functions["api-unsubscribe"], functions["api-campaigns"], functions["api-metrics"])
         t = data.table
@@ -173,7 +166,7 @@ class Api:
         t("metrics").connect(api_unsubscribe, "update")  # unsubscribe counter
         t("suppression").connect(api_unsubscribe, "put")  # the opt-out outlives the lead record
 
-        pipeline.sending.connect_producer(api_campaigns)  # the first dispatch tick of a start or resume
+        data.sending.connect_producer(api_campaigns)  # the first dispatch tick of a start or resume
         data.signing_key.connect(api_campaigns)  # nextTokens: signed with a key derived from the ring
         api_campaigns.add_environment("SES_FROM_EMAIL", config.ses.from_email)
         api_campaigns.add_environment("SES_IDENTITY_DOMAIN", config.ses.identity_domain)

@@ -64,9 +64,3 @@ def install() -> None:
         botocore.handlers.BUILTIN_HANDLERS.extend(HANDLERS)
         boto3.setup_default_session()
 
-
-def uninstall() -> None:
-    for handler in HANDLERS:
-        while handler in botocore.handlers.BUILTIN_HANDLERS:
-            botocore.handlers.BUILTIN_HANDLERS.remove(handler)
-    boto3.setup_default_session()

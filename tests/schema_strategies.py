@@ -23,6 +23,13 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers(-10**7, 10**7) | st.
                     max_leaves=10)
 
 
+def checked(spec: Any) -> bool:
+    """Whether a rule the document can only describe (a ``pivotr.validation.Field``'s ``check``)
+    applies somewhere inside this field spec."""
+    inner = [spec.item, spec.values, *(spec.properties or {}).values()]
+    return spec.check is not None or any(checked(s) for s in inner if s is not None)
+
+
 def resolve(schema: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
     while "$ref" in schema:
         schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]

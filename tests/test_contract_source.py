@@ -23,7 +23,7 @@ from pivotr.domain import campaigns, jobs, leads, templates
 from pivotr.errors import Invalid
 from pivotr.validation import Field, validate
 
-from tests.schema_strategies import near
+from tests.schema_strategies import checked, near
 
 DOCUMENT = json.loads((Path(__file__).resolve().parent.parent / "docs" / "openapi.json").read_text())
 # The schema name, the field specs the handler validates the body with, and whether it is an update.
@@ -42,12 +42,6 @@ def _full_match(validator: Any, pattern: str, instance: Any, schema: Any) -> Any
 
 
 Document = validators.extend(OAS30Validator, {"pattern": _full_match})
-
-
-def checked(spec: Field) -> bool:
-    """Whether a rule beyond the structure applies somewhere inside this field."""
-    inner = [spec.item, spec.values, *(spec.properties or {}).values()]
-    return spec.check is not None or any(checked(s) for s in inner if s is not None)
 
 
 def refused(body: Any, fields: dict[str, Field], partial: bool) -> set[str]:

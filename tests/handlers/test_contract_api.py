@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 from pivotr.domain import campaigns, jobs, leads, templates
 from pivotr.validation import Field
 
-from tests.schema_strategies import valid
-from tests.test_contract_source import checked
+from tests.schema_strategies import checked, valid
 
 DOCUMENT = json.loads((Path(__file__).resolve().parents[2] / "docs" / "openapi.json").read_text())
 # route -> (request schema, the field specs behind it, answers that accept the body)

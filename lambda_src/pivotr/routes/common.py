@@ -8,7 +8,6 @@ from botocore.exceptions import ClientError
 
 from pivotr.data.dynamo import Table
 from pivotr.data.unsubscribe import key_ring
-from pivotr.ids import new_id  # noqa: F401 (routes take it from here)
 from pivotr.pagination import Tokens, bad_token
 from pivotr.timestamps import now  # noqa: F401 (routes take it from here)
 from pivotr.validation import query_int
